@@ -76,6 +76,16 @@ def _controls(text: str) -> int:
     return sum(1 for c in text if ord(c) < 32 and c not in "\n\r\t\f")
 
 
+def _utf16_order(raw: bytes) -> str | None:
+    """UTF-16 without a BOM: the high byte of ASCII is 0x00 and of Arabic 0x06, in every other byte."""
+    if len(raw) < 4 or len(raw) % 2:
+        return None
+    for enc, high in (("utf-16-le", raw[1::2]), ("utf-16-be", raw[0::2])):
+        if sum(1 for b in high if b in (0, 6)) >= 0.9 * len(high) and high.count(0) > 0:
+            return enc
+    return None
+
+
 def decode(raw: bytes) -> tuple[str, str]:
     """Decode bytes as UTF-8 (BOM or not), UTF-16 or a single-byte encoding such as Windows-1256.
 
@@ -85,16 +95,14 @@ def decode(raw: bytes) -> tuple[str, str]:
         return raw[3:].decode("utf-8"), "utf-8-sig"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16"), "utf-16"
-    if len(raw) >= 4 and raw.count(0) >= len(raw) // 4:
-        # UTF-16 without a BOM: every other byte of ASCII and most Arabic is a NUL or 0x06.
-        even_nul, odd_nul = raw[0::2].count(0), raw[1::2].count(0)
-        enc = "utf-16-le" if odd_nul > even_nul else "utf-16-be"
+    utf16 = _utf16_order(raw)
+    if utf16:
         try:
-            text = raw.decode(enc)
+            text = raw.decode(utf16)
         except UnicodeDecodeError as e:
             raise DecodeError(f"looks like UTF-16 but is not: {e}") from e
         if _controls(text) == 0:
-            return text, enc
+            return text, utf16
         raise DecodeError("binary content (NUL bytes), not a text file")
     try:
         text = raw.decode("utf-8")

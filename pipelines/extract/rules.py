@@ -1,0 +1,402 @@
+"""The embedded offline extractor: trigger lexicons + actor dictionary + role rules.
+
+In: an ``Article``. Out: candidate event records (dicts in the shape of
+``schemas/event.schema.json``), each with the verbatim sentence that states it
+and its offsets. Works sentence by sentence in the folded view of the text
+(``textnorm.fold``), so hamza forms, taa marbuta, diacritics and attached
+prefixes do not matter; mentions of one event within an article are merged by
+``merge.coreference``.
+
+The role rules are deliberately simple and explainable: conflict parties (actors
+whose ``party_in`` holds the article's conflict country) are addressees and
+recipients, other actors are callers and suppliers; resolution roles go to the
+actor nearest a sponsor/opposer/supporter/abstainer cue.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+from pipelines.data import load_yaml
+from pipelines.ingest import Article
+from pipelines.merge import coreference
+from pipelines.normalize.dates import fold_pattern, resolve_date
+from pipelines.normalize.gazetteer import Actor, Gazetteer, Mention, Place, gazetteer
+from pipelines.segment import sentences
+from pipelines.textnorm import Folded, fold
+
+NAME = "rules"
+_B = r"(?<![^\W_])(?:[وف]?[بلك]?)"  # word start, with an attached prefix allowed
+
+
+def _compile(patterns: list[str] | str) -> re.Pattern:
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    body = "|".join(f"(?:{fold_pattern(p)})" for p in patterns)
+    return re.compile(rf"{_B}(?:{body})")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    cf_term: re.Pattern
+    cf_call: re.Pattern
+    cf_proposed: re.Pattern
+    cf_agreed: re.Pattern
+    cf_rejected: re.Pattern
+    cf_need: re.Pattern
+    res_noun: re.Pattern
+    res_leg_noun: re.Pattern
+    res_status: dict[str, re.Pattern]
+    res_vote: re.Pattern
+    res_background: re.Pattern
+    res_topics: dict[str, re.Pattern]
+    arms_delivery: re.Pattern
+    arms_materiel: dict[str, re.Pattern]
+    arms_not: re.Pattern
+    arms_status: dict[str, re.Pattern]
+    arms_violation: re.Pattern
+    arms_modes: dict[str, re.Pattern]
+    attribution: re.Pattern
+
+
+@cache
+def lexicon() -> Lexicon:
+    lx = load_yaml("lexicon.yaml")
+    cf, res, arms = lx["ceasefire"], lx["resolution"], lx["arms"]
+    return Lexicon(
+        cf_term=_compile(cf["terms"]),
+        cf_call=_compile(cf["call"]),
+        cf_proposed=_compile(cf["proposed"]),
+        cf_agreed=_compile(cf["agreed"]),
+        cf_rejected=_compile(cf["rejected"]),
+        cf_need=_compile(cf["need_not_agreed"]),
+        res_noun=_compile(res["nouns"]),
+        res_leg_noun=_compile(res["legislative_nouns"]),
+        res_status={k: _compile(res[k]) for k in ("vetoed", "adopted", "failed", "blocked", "drafted")},
+        res_vote=_compile(res["vote"]),
+        res_background=_compile(res["background"]),
+        res_topics={k: _compile(v) for k, v in res["topics"].items()},
+        arms_delivery=_compile(arms["delivery"]),
+        arms_materiel={k: _compile(v) for k, v in arms["materiel"].items()},
+        arms_not=_compile(arms["not_delivery"]),
+        arms_status={k: _compile(arms[k]) for k in ("denied", "authorised", "confirmed", "alleged")},
+        arms_violation=_compile(arms["embargo_violation"]),
+        arms_modes={k: _compile(v) for k, v in arms["modes"].items()},
+        attribution=_compile(lx["attribution"]),
+    )
+
+
+BODY_TYPES = {"igo_body", "legislature", "igo"}
+_BOUNDARY = re.compile(r"[,;:.?!\"]\s|\s-\s")
+_ANAPHOR_BODY = re.compile(rf"{_B}(?:المجلس|البرلمان|الجمعيه العامه|the council|the assembly|parliament)(?![^\W_])")
+_SYMBOL = re.compile(r"(?:s/res/\d+\s?\(\d{4}\)|(?:(?<![^\W_])(?:ال)?قرار|resolution)\s(?:رقم\s|no\.?\s)?(\d{3,4})(?!\d))")
+_VOTES = {
+    "votes_for": re.compile(r"(\d{1,3}) (?:صوتا |اصوات |صوت |votes? |members? )?(?:مويد|مويدا|لصالح|بالموافقه|in favou?r|for)"),
+    "votes_against": re.compile(r"(\d{1,3}) (?:صوتا |اصوات |صوت |votes? )?(?:ضد|معارض|معارضا|against)"),
+    "abstentions": re.compile(r"(?:امتناع (\d{1,3})|(\d{1,3}) (?:عن التصويت|ممتنع|ممتنعين|abstentions?|abstaining)|with (\d{1,3}) abstention)"),
+}
+_DATIVE = re.compile(rf"{_B}(?:الي|الى|لصالح|بجانب|دعما ل|to|for|alongside)\s?$")
+
+
+@dataclass
+class _Ctx:
+    article: Article
+    folded: Folded
+    gaz: Gazetteer
+    actors: list[Mention]
+    places: list[Mention]
+    conflict: str | None
+    embargo_claim: bool
+
+
+def _is_party(actor: Actor, conflict: str | None) -> bool:
+    return bool(conflict and conflict in actor.party_in)
+
+
+def conflict_country(actors: list[Mention], places: list[Mention], gaz: Gazetteer) -> str | None:
+    """The conflict country the article is about: the most mentioned one among known conflicts."""
+    score: Counter[str] = Counter()
+    for m in actors:
+        a = m.entry
+        if a.type == "state" and a.iso3 in gaz.conflicts:
+            score[a.iso3] += 2
+        for c in a.party_in:
+            score[c] += 1
+    for m in places:
+        if m.entry.country in gaz.conflicts:
+            score[m.entry.country] += 1
+    return score.most_common(1)[0][0] if score else None
+
+
+def _in(mentions: list[Mention], start: int, end: int) -> list[Mention]:
+    return [m for m in mentions if start <= m.start and m.end <= end]
+
+
+def _subsume(mentions: list[Mention]) -> list[Mention]:
+    """Drop a state mention when an official of that state is named too (the title's adjective)."""
+    officials = {m.entry.iso3 for m in mentions if m.entry.type == "official" and m.entry.iso3}
+    bodies = {m.entry.body for m in mentions if m.entry.type == "official" and m.entry.body}
+    out, seen = [], set()
+    for m in mentions:
+        a = m.entry
+        if a.type == "state" and a.iso3 in officials:
+            continue
+        if a.name in bodies and m.demonym:
+            continue
+        if a.name in seen:
+            continue
+        seen.add(a.name)
+        out.append(m)
+    return out
+
+
+def _role(mention: Mention, role: str) -> dict:
+    a: Actor = mention.entry
+    return {"role": role, "name": a.name, "actor_type": a.type, "iso3": a.iso3, "known": True}
+
+
+def _clause_start(fs: str, pos: int, floor: int = 0) -> int:
+    last = floor
+    for m in _BOUNDARY.finditer(fs, floor, pos):
+        last = m.end()
+    return last
+
+
+def _first(pattern: re.Pattern, fs: str, start: int = 0, end: int | None = None) -> re.Match | None:
+    return pattern.search(fs, start, len(fs) if end is None else end)
+
+
+def _place_after(ctx: _Ctx, fstart: int, fend: int, after: int) -> Place | None:
+    for m in _in(ctx.places, fstart, fend):
+        if m.start >= after:
+            return m.entry
+    return None
+
+
+def _base(ctx: _Ctx, event_type: str, status: str, sent: tuple[int, int], fsent: tuple[int, int],
+          anchor: int) -> dict:
+    s, e = sent
+    text = ctx.article.text
+    date, precision = resolve_date(text[s:e], ctx.article.published, anchor - fsent[0])
+    return {
+        "event_type": event_type,
+        "status": status,
+        "actors": [],
+        "date": date,
+        "date_precision": precision,
+        "location": None,
+        "country": None,
+        "conflict_country": ctx.conflict,
+        "evidence": [{"article_id": ctx.article.article_id, "quote": text[s:e], "start": s, "end": e}],
+        "confidence": 0.6,
+        "extractor": NAME,
+    }
+
+
+# --- the three event types ----------------------------------------------------------
+
+
+def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> dict | None:
+    term = _first(lx.cf_term, fs)
+    if not term:
+        return None
+    res = _first(lx.res_noun, fs)
+    call = _first(lx.cf_call, fs)
+    agreed = _first(lx.cf_agreed, fs)
+    proposed = _first(lx.cf_proposed, fs)
+    rejected = _first(lx.cf_rejected, fs)
+    if agreed and _first(lx.cf_need, fs, agreed.start(), term.end() + 1):
+        agreed = None  # "agreed on the need for a ceasefire" is a call
+    cue = agreed or rejected or proposed or call
+    if not cue:
+        return None
+    if res and res.start() < term.start() and (not call or res.start() < call.start()):
+        return None  # a resolution demanding a ceasefire is a resolution, not a call
+    status = "agreed" if agreed else "rejected" if rejected and rejected.start() < term.start() else \
+        "proposed" if proposed else "called"
+    if status == "rejected" and not rejected:
+        status = "called"
+    trigger = min(m.start() for m in (agreed, rejected, proposed, call, term) if m)
+    floor = _clause_start(fs, trigger)
+    cands = [m for m in ms if not (m.entry.type == "state" and m.entry.iso3 == ctx.conflict)]
+    parties = [m for m in cands if _is_party(m.entry, ctx.conflict)]
+    others = [m for m in cands if m not in parties]
+    before = [m for m in others if fsent[0] + floor <= m.start < fsent[0] + term.start()]
+    callers = before or [m for m in others if m.start < fsent[0] + term.start()] or others
+    addressees = parties
+    if not callers and parties and status in {"agreed", "rejected"}:
+        callers, addressees = parties[:1], parties[1:]
+    if not callers:
+        return None
+    ev = _base(ctx, "ceasefire_call", status, sent, fsent, fsent[0] + trigger)
+    ev["actors"] = [_role(m, "caller") for m in _subsume(callers)] + [
+        _role(m, "addressee") for m in _subsume(addressees)
+    ]
+    for m in callers:
+        seat = ctx.gaz.seat(m.entry) if m.entry.type == "igo_body" else None
+        if seat:
+            ev["location"], ev["country"] = seat.name, seat.country
+            break
+    else:
+        place = _place_after(ctx, *fsent, fsent[0])
+        if place and place.country != ctx.conflict:
+            ev["location"], ev["country"] = place.name, place.country
+    return ev
+
+
+def _nearest_role(fs: str, m: Mention, fsent0: int, cues: dict[str, list[tuple[int, int]]]) -> str | None:
+    best, best_d = None, 80
+    for role, spans in cues.items():
+        for s, e in spans:
+            d = min(abs(m.start - fsent0 - e), abs(s - (m.end - fsent0)))
+            if d < best_d:
+                best, best_d = role, d
+    return best
+
+
+_ROLE_CUES = {
+    "sponsor": r"أعد\S*|صاغ\S*|قدم\S*|طرح\S*|وزع\S*|(?:ال)?قرار\S* (?=\S*ي(?:ه)?(?:\W|$))|drafted|circulated|tabled|sponsored|put forward|submitted",
+    "opposer": r"اعترض\S*|تعترض\S*|يعترض\S*|عرقل\S*|رفض\S*|لا (?:يمكن\S*|تؤيد\S*|يؤيد\S*)|امتناع\S* (?:\S+ )?عن دعم|فيتو|حق (?:ال)?نقض|صوت\S* ضد|object\S*|oppos\S*|block\S*|veto\S*|voted against",
+    "supporter": r"أيد\S*|يؤيد|تؤيد|صوت\S* (?:ل|ب)صالح|دعم\S*|supported|backed|voted (?:for|in favou?r)",
+    "abstainer": r"امتنع\S* عن التصويت|امتناع\S* عن التصويت|abstain\S*",
+}
+
+
+@cache
+def _role_cues() -> dict[str, re.Pattern]:
+    return {k: _compile(v) for k, v in _ROLE_CUES.items()}
+
+
+def _resolution(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon,
+                last_body: list[Actor]) -> dict | None:
+    bodies = [m for m in ms if m.entry.type in BODY_TYPES and not m.demonym]
+    noun = _first(lx.res_noun, fs)
+    if not noun and any(m.entry.type == "legislature" for m in bodies):
+        noun = _first(lx.res_leg_noun, fs)
+    if not noun:
+        return None
+    statuses = {k: p.search(fs) for k, p in lx.res_status.items()}
+    if statuses["failed"] and not lx.res_vote.search(fs):
+        statuses["blocked"] = statuses["blocked"] or statuses["failed"]
+        statuses["failed"] = None
+    status = next((k for k in ("vetoed", "adopted", "failed", "blocked", "drafted") if statuses[k]), None)
+    if not status:
+        return None
+    if lx.res_background.search(fs) and status == "drafted":
+        return None
+    body_actors = [m.entry for m in bodies]
+    if not body_actors and _ANAPHOR_BODY.search(fs) and last_body:
+        body_actors = last_body[-1:]
+    if not body_actors:
+        return None
+    # The primary body is the nearest to the resolution noun.
+    body_actors.sort(key=lambda a: min((abs(m.start - fsent[0] - noun.start()) for m in bodies
+                                        if m.entry == a), default=0))
+    primary = [body_actors[0]]
+    ev = _base(ctx, "resolution", status, sent, fsent, fsent[0] + noun.start())
+    ev["actors"] = [{"role": "body", "name": a.name, "actor_type": a.type, "iso3": a.iso3, "known": True}
+                    for a in primary]
+    cues = {role: [(m.start(), m.end()) for m in p.finditer(fs)] for role, p in _role_cues().items()}
+    for m in _subsume([m for m in ms if m.entry not in body_actors and m.entry.type in {"state", "official"}
+                       and m.entry.iso3 != ctx.conflict]):
+        role = _nearest_role(fs, m, fsent[0], cues)
+        if role:
+            ev["actors"].append(_role(m, role))
+    seat = ctx.gaz.seat(primary[0])
+    if seat:
+        ev["location"], ev["country"] = seat.name, seat.country
+    sym = _SYMBOL.search(fs)
+    ev["symbol"] = (sym.group(1) or ctx.article.text[slice(*ctx.folded.span(fsent[0] + sym.start(),
+                                                                          fsent[0] + sym.end()))]
+                    ) if sym else None
+    for key, pat in _VOTES.items():
+        vm = pat.search(fs)
+        ev[key] = int(next(g for g in vm.groups() if g)) if vm else None
+    ev["topics"] = [k for k, p in lx.res_topics.items() if p.search(fs)]
+    return ev
+
+
+def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> dict | None:
+    blocked = [(m.start(), m.end()) for m in lx.arms_not.finditer(fs)]
+    found: list[tuple[str, re.Match]] = []
+    for label, pat in lx.arms_materiel.items():
+        for m in pat.finditer(fs):
+            if not any(s <= m.start() < e for s, e in blocked):
+                found.append((label, m))
+    verbs = list(lx.arms_delivery.finditer(fs))
+    pairs = [(v, lab, m) for v in verbs for lab, m in found
+             if abs(m.start() - v.end()) <= 60 or abs(v.start() - m.end()) <= 30]
+    if not pairs:
+        return None
+    verb = min(pairs, key=lambda p: abs(p[2].start() - p[0].end()))[0]
+    labels = sorted({lab for v, lab, m in pairs if v is verb}, key=list(lx.arms_materiel).index)
+    cands = [m for m in ms if m.entry.type not in {"official"} and not m.demonym or m.entry.type == "state"]
+    cands = [m for m in cands if m.entry.type not in BODY_TYPES]
+    vpos = fsent[0] + verb.start()
+    recipients, suppliers = [], []
+    for m in cands:
+        before = ctx.folded.text[max(fsent[0], m.start - 12):m.start]
+        dative = m.start > vpos and _DATIVE.search(before)
+        if _is_party(m.entry, ctx.conflict) or dative:
+            recipients.append(m)
+        elif not (m.entry.type == "state" and m.entry.iso3 == ctx.conflict):
+            suppliers.append(m)
+    # A speaker or accuser is not the supplier: keep the supplier nearest the delivery verb.
+    if suppliers:
+        near = min(suppliers, key=lambda m: abs(m.start - vpos))
+        suppliers = [m for m in suppliers if m is near or abs(m.start - near.end) <= 6 or abs(near.start - m.end) <= 6]
+    legislature = next((m.entry for m in ms if m.entry.type == "legislature"), None)
+    if not suppliers and legislature and legislature.iso3 in ctx.gaz.states:
+        supplier_actor = ctx.gaz.states[legislature.iso3]
+        suppliers = [Mention(supplier_actor, vpos, vpos)]
+    if not suppliers and not any(m.start > vpos and _DATIVE.search(
+            ctx.folded.text[max(fsent[0], m.start - 12):m.start]) for m in recipients):
+        return None  # no supplier and no marked recipient: weapons "flowing in", a redeployment
+    st = {k: p.search(fs) for k, p in lx.arms_status.items()}
+    status = "denied" if st["denied"] else "authorised" if st["authorised"] else \
+        "confirmed" if st["confirmed"] else "alleged" if st["alleged"] else "confirmed"
+    ev = _base(ctx, "arms_delivery", status, sent, fsent, vpos)
+    ev["actors"] = [_role(m, "supplier") for m in _subsume(suppliers)] + [
+        _role(m, "recipient") for m in _subsume(recipients)
+    ]
+    place = _place_after(ctx, *fsent, vpos)
+    if place:
+        ev["location"], ev["country"] = place.name, place.country
+    else:
+        ev["country"] = ctx.conflict
+    ev["materiel"] = " and ".join(", ".join(labels).rsplit(", ", 1)) if labels else None
+    ev["mode"] = next((k for k, p in lx.arms_modes.items() if p.search(fs)), "unknown")
+    ev["embargo_violation_claimed"] = ctx.embargo_claim
+    return ev
+
+
+def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
+    """Candidate events of one article, mentions of the same event merged."""
+    gaz = gaz or gazetteer()
+    lx = lexicon()
+    folded = fold(article.text)
+    actors = gaz.find_actors(folded.text)
+    places = gaz.find_places(folded.text)
+    ctx = _Ctx(article, folded, gaz, actors, places, conflict_country(actors, places, gaz),
+               bool(lx.arms_violation.search(folded.text)))
+    events: list[dict] = []
+    last_body: list[Actor] = []
+    for s, e in sentences(article.text):
+        fs0, fe0 = bisect_left(folded.offsets, s), bisect_left(folded.offsets, e)
+        fs = folded.text[fs0:fe0]
+        ms = _in(actors, fs0, fe0)
+        res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body)
+        if res:
+            events.append(res)
+        cf = _ceasefire(ctx, (s, e), (fs0, fe0), fs, ms, lx)
+        if cf:
+            events.append(cf)
+        arms = _arms(ctx, (s, e), (fs0, fe0), fs, ms, lx)
+        if arms:
+            events.append(arms)
+        last_body.extend(m.entry for m in ms if m.entry.type in BODY_TYPES and not m.demonym)
+    return coreference(events)

@@ -1,0 +1,119 @@
+"""Merge mentions of one real-world event: within an article, then across sources.
+
+In: event records (schema shape) with evidence. Out: fewer records, each with
+the union of its mentions' evidence and actors, the strongest status (the order
+of each type's status list in the schema), the most precise date, and a stable
+``event_id`` and ``source_count`` once merged across sources.
+
+Within an article (``coreference``) mentions merge when their type and key
+actors agree (the body of a resolution, the callers of a ceasefire call, the
+supplier or recipient of a delivery) and their dates do not conflict. Across
+articles (``merge_sources``) the date must also be known and equal, since an
+undated "Russia called for a ceasefire" in two articles may be two calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+from pipelines.schema import statuses_for
+
+# Roles that identify an event: the body that acts, who calls, who sends (else who receives).
+_KEY_ROLES = {"resolution": ("body",), "ceasefire_call": ("caller",), "arms_delivery": ("supplier", "recipient")}
+_PRECISION = {"day": 3, "month": 2, "year": 1, "unknown": 0}
+
+
+def _keys(ev: dict) -> set[str]:
+    for role in _KEY_ROLES.get(ev["event_type"], ()):
+        names = {a["name"] for a in ev.get("actors", []) if a["role"] == role}
+        isos = {f"iso:{a['iso3']}" for a in ev.get("actors", []) if a["role"] == role and a.get("iso3")}
+        if names:
+            return names | isos
+    return set()
+
+
+def _dates_agree(a: dict, b: dict, strict: bool) -> bool:
+    da, db = a.get("date"), b.get("date")
+    if not da or not db:
+        return not strict
+    return da.startswith(db) or db.startswith(da)
+
+
+def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
+    if a["event_type"] != b["event_type"]:
+        return False
+    if not _dates_agree(a, b, strict=cross_source):
+        return False
+    if cross_source and a["status"] != b["status"]:
+        return False
+    ka, kb = _keys(a), _keys(b)
+    return bool(ka & kb)
+
+
+def combine(a: dict, b: dict) -> dict:
+    """One record from two mentions of the same event (a's values win ties)."""
+    out = dict(a)
+    order = statuses_for(a["event_type"])
+    out["status"] = min(a["status"], b["status"], key=order.index)
+    seen = {(x["role"], x["name"]) for x in a.get("actors", [])}
+    out["actors"] = list(a.get("actors", [])) + [x for x in b.get("actors", []) if (x["role"], x["name"]) not in seen]
+    # A person subsumes their own state in the same role (Putin over Russia).
+    people = {(x["role"], x.get("iso3")) for x in out["actors"] if x.get("actor_type") == "official"}
+    out["actors"] = [x for x in out["actors"]
+                     if not (x.get("actor_type") == "state" and (x["role"], x.get("iso3")) in people)]
+    ev_seen = {(x["article_id"], x["start"], x["end"]) for x in a["evidence"]}
+    out["evidence"] = list(a["evidence"]) + [x for x in b["evidence"]
+                                             if (x["article_id"], x["start"], x["end"]) not in ev_seen]
+    if _PRECISION[b.get("date_precision", "unknown")] > _PRECISION[a.get("date_precision", "unknown")]:
+        out["date"], out["date_precision"] = b.get("date"), b.get("date_precision")
+    for key in ("location", "country", "conflict_country", "symbol", "votes_for", "votes_against",
+                "abstentions", "materiel", "notes"):
+        if out.get(key) is None and b.get(key) is not None:
+            out[key] = b[key]
+    if b.get("location") and a.get("location") is None:
+        out["country"] = b.get("country")
+    if "topics" in a or "topics" in b:
+        out["topics"] = list(dict.fromkeys([*(a.get("topics") or []), *(b.get("topics") or [])]))
+    if out.get("mode") in (None, "unknown") and b.get("mode") not in (None, "unknown"):
+        out["mode"] = b["mode"]
+    if a.get("embargo_violation_claimed") or b.get("embargo_violation_claimed"):
+        out["embargo_violation_claimed"] = True
+    if a.get("materiel") and b.get("materiel") and b["materiel"] not in a["materiel"]:
+        out["materiel"] = f"{a['materiel']}; {b['materiel']}"
+    conf = [c for c in (a.get("confidence"), b.get("confidence")) if c is not None]
+    if conf:
+        out["confidence"] = round(min(1.0, max(conf) + 0.1), 3)
+    return out
+
+
+def _cluster(events: Iterable[dict], cross_source: bool) -> list[dict]:
+    merged: list[dict] = []
+    for ev in events:
+        for i, m in enumerate(merged):
+            if same_event(m, ev, cross_source):
+                merged[i] = combine(m, ev)
+                break
+        else:
+            merged.append(ev)
+    return merged
+
+
+def coreference(events: list[dict]) -> list[dict]:
+    """Merge the mentions of one event within an article."""
+    return _cluster(events, cross_source=False)
+
+
+def event_id(ev: dict) -> str:
+    key = sorted((x["article_id"], x["start"], x["end"]) for x in ev["evidence"])
+    return hashlib.sha256(json.dumps([ev["event_type"], key]).encode()).hexdigest()[:16]
+
+
+def merge_sources(events: list[dict]) -> list[dict]:
+    """Merge the same event reported by several articles; set event_id and source_count."""
+    merged = _cluster(events, cross_source=True)
+    for ev in merged:
+        ev["source_count"] = len({x["article_id"] for x in ev["evidence"]})
+        ev["event_id"] = event_id(ev)
+    return merged

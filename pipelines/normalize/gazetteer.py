@@ -1,0 +1,172 @@
+"""Actor dictionary and place gazetteer: find known actors and places in folded text.
+
+In: ``data/actors.yaml`` (canonical English name, type, ISO3, body, office, the
+conflicts an actor fights in, Arabic and English aliases and demonyms) and
+``data/places.yaml`` (name, country, admin1, coordinates, aliases), optionally
+extended by a user's own YAML file (``EVENTBUILDER_ACTORS``).
+Out: ``Mention`` records with the entry and its span in the folded text, and
+look-ups by name (``actor``), by ISO3 (``state``) and capitals.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from pipelines.data import load_yaml
+from pipelines.textnorm import normalize
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    type: str | None
+    iso3: str | None = None
+    body: str | None = None
+    office: str | None = None
+    party_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    country: str
+    admin1: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    capital: bool = False
+
+
+@dataclass(frozen=True)
+class Mention:
+    entry: Actor | Place
+    start: int  # offsets in the folded text searched
+    end: int
+    demonym: bool = False
+
+
+_WORD_BEFORE = r"(?<![^\W_])"
+_WORD_AFTER = r"(?![^\W_])"
+# Attached conjunction and preposition: و/ف then ب/ل/ك.
+_PREFIX = r"(?:[وف]?[بلك]?)"
+
+
+@dataclass
+class Matcher:
+    """One regular expression over every alias, longest alias first."""
+
+    table: dict[str, tuple[object, bool]] = field(default_factory=dict)
+    _re: re.Pattern | None = None
+
+    def add(self, alias: str, entry: object, demonym: bool = False) -> None:
+        folded = normalize(str(alias)).strip()
+        if len(folded) < 2:
+            return
+        for form in {folded, folded[2:] if folded.startswith("ال") and len(folded) > 4 else folded}:
+            if form != folded:
+                form = "ل" + form  # لل + word: the ل of ال merges with the preposition
+            self.table.setdefault(form, (entry, demonym))
+
+    def compile(self) -> None:
+        alts = "|".join(re.escape(a) for a in sorted(self.table, key=len, reverse=True))
+        self._re = re.compile(rf"{_WORD_BEFORE}{_PREFIX}(?P<a>{alts}){_WORD_AFTER}")
+
+    def find(self, folded: str) -> list[Mention]:
+        if self._re is None:
+            self.compile()
+        out = []
+        for m in self._re.finditer(folded):
+            entry, demonym = self.table[m["a"]]
+            out.append(Mention(entry, m.start("a"), m.end("a"), demonym))
+        return out
+
+
+class Gazetteer:
+    def __init__(self, actor_records: Iterable[dict], place_records: Iterable[dict]) -> None:
+        self.actors: dict[str, Actor] = {}
+        self.by_fold: dict[str, Actor] = {}
+        self.states: dict[str, Actor] = {}
+        self.places: list[Place] = []
+        self.capitals: dict[str, Place] = {}
+        self.actor_matcher = Matcher()
+        self.place_matcher = Matcher()
+        for rec in actor_records:
+            actor = Actor(
+                name=rec["name"],
+                type=rec.get("type"),
+                iso3=rec.get("iso3"),
+                body=rec.get("body"),
+                office=rec.get("office"),
+                party_in=tuple(rec.get("party_in") or ()),
+            )
+            self.actors[actor.name] = actor  # a later record (user file) overrides
+            if actor.type == "state" and actor.iso3:
+                self.states[actor.iso3] = actor
+            aliases = rec.get("aliases") or {}
+            names = [actor.name, *[a for lang in aliases.values() for a in (lang or [])]]
+            for alias in names:
+                self.actor_matcher.add(alias, actor)
+                self.by_fold.setdefault(normalize(str(alias)), actor)
+            for dem in [d for lang in (rec.get("demonyms") or {}).values() for d in (lang or [])]:
+                self.actor_matcher.add(dem, actor, demonym=True)
+        for rec in place_records:
+            place = Place(
+                name=rec["name"],
+                country=rec["country"],
+                admin1=rec.get("admin1"),
+                lat=rec.get("lat"),
+                lon=rec.get("lon"),
+                capital=bool(rec.get("capital")),
+            )
+            self.places.append(place)
+            if place.capital:
+                self.capitals.setdefault(place.country, place)
+            aliases = rec.get("aliases") or {}
+            for alias in [place.name, *[a for lang in aliases.values() for a in (lang or [])]]:
+                self.place_matcher.add(alias, place)
+        self.conflicts = {c for a in self.actors.values() for c in a.party_in}
+
+    def find_actors(self, folded: str) -> list[Mention]:
+        return self.actor_matcher.find(folded)
+
+    def find_places(self, folded: str) -> list[Mention]:
+        return self.place_matcher.find(folded)
+
+    def actor(self, name: str) -> Actor | None:
+        """The dictionary entry for a canonical name or any alias (folded)."""
+        return self.actors.get(name) or self.by_fold.get(normalize(name))
+
+    def canonical(self, name: str) -> str:
+        """Canonical name for a name or alias; unknown names come back folded, for comparison."""
+        actor = self.actor(name)
+        return actor.name if actor else normalize(name)
+
+    def seat(self, actor: Actor) -> Place | None:
+        """Where a body acts: New York for UN organs, the capital for a legislature or state."""
+        if actor.type in {"igo_body", "igo"} and (actor.name.startswith("United Nations") or actor.body == "United Nations"):
+            return self.place_named("New York")
+        if actor.type in {"legislature", "state", "government"} and actor.iso3:
+            return self.capitals.get(actor.iso3)
+        return None
+
+    def place_named(self, name: str) -> Place | None:
+        return next((p for p in self.places if p.name == name), None)
+
+
+def _user_files() -> list[Path]:
+    raw = os.environ.get("EVENTBUILDER_ACTORS", "")
+    return [Path(p) for p in raw.split(os.pathsep) if p]
+
+
+@cache
+def gazetteer() -> Gazetteer:
+    actors = list(load_yaml("actors.yaml"))
+    for path in _user_files():
+        actors.extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+    return Gazetteer(actors, load_yaml("places.yaml"))

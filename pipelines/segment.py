@@ -1,0 +1,83 @@
+"""Split article text into sentences and clauses, as offsets into the text.
+
+In: cleaned article text. Out: ``(start, end)`` spans with no surrounding white
+space. Sentences end at ``. ! ? ؟`` (not after common abbreviations or inside
+numbers) and at line breaks, except where a line was merely wrapped (it ends
+without punctuation and the next one starts in lower case or with a comma).
+Clauses further split a sentence at ``، , ؛ ; :``.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|St|No|Nos|vs|etc|Inc|Ltd|Jr|Sr|U\.S|U\.N|U\.K|e\.g|i\.e)|\b[A-Z])\.$")
+_END = re.compile(r"[.!?؟…]+[\"'”»)\]]*(?=\s|$)")
+_CLAUSE = re.compile(r"[،,؛;:]\s")
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """Logical lines: physical lines joined where the text was only wrapped."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and text[start:end].strip():
+            prev_s, prev_e = merged[-1]
+            prev = text[prev_s:prev_e].rstrip()
+            nxt = text[start:end].lstrip()
+            wrapped = (
+                prev
+                and prev[-1] not in ".!?؟…:\"'”»)"
+                and len(prev) >= 50
+                and (nxt[:1].islower() or prev[-1] in ",،-")
+            )
+            if wrapped:
+                merged[-1] = (prev_s, end)
+                continue
+        merged.append((start, end))
+    return merged
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for ls, le in _lines(text):
+        start = ls
+        for m in _END.finditer(text, ls, le):
+            head = text[start:m.start() + 1]
+            if m.group().startswith(".") and _ABBREV.search(head):
+                continue
+            span = _trim(text, start, m.end())
+            if span:
+                out.append(span)
+            start = m.end()
+        span = _trim(text, start, le)
+        if span:
+            out.append(span)
+    return out
+
+
+def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clauses of the sentence ``text[start:end]``."""
+    out: list[tuple[int, int]] = []
+    pos = start
+    for m in _CLAUSE.finditer(text, start, end):
+        span = _trim(text, pos, m.start())
+        if span:
+            out.append(span)
+        pos = m.end()
+    span = _trim(text, pos, end)
+    if span:
+        out.append(span)
+    return out

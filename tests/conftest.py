@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "corpus" / "seeds"
+SEED_GOLD = SHARED / "corpus" / "gold"
+SAMPLE = ROOT / "pipelines" / "data" / "sample"
+
+
+@pytest.fixture
+def seeds() -> Path:
+    if not SEEDS.is_dir() or not SEED_GOLD.is_dir():
+        pytest.skip(f"../shared/corpus is absent ({SEEDS}): the seed articles and gold live outside this repo")
+    return SEEDS

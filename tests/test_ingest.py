@@ -1,0 +1,109 @@
+import codecs
+import json
+
+import pytest
+
+from pipelines.ingest import DecodeError, clean_text, decode, detect_language, html_to_text, ingest
+
+ARABIC = "دعا مجلس الأمن إلى وقف فوري لإطلاق النار في السودان.\n\nوقال دبلوماسيون إن التصويت سيجري الخميس."
+
+
+@pytest.mark.parametrize(
+    "raw,encoding",
+    [
+        (ARABIC.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF8 + ARABIC.encode("utf-8"), "utf-8-sig"),
+        (ARABIC.encode("utf-16"), "utf-16"),
+        (ARABIC.encode("utf-16-le"), "utf-16-le"),
+        (ARABIC.encode("cp1256"), "cp1256"),
+    ],
+)
+def test_encodings_are_detected_not_assumed(raw, encoding):
+    text, enc = decode(raw)
+    assert text == ARABIC
+    assert enc == encoding
+
+
+def test_binary_content_is_not_decoded():
+    with pytest.raises(DecodeError):
+        decode(bytes(range(256)) * 4)
+
+
+def test_debris_lines_and_related_blocks_are_dropped():
+    text = (
+        "Title of the story\n\nThe council met on Monday.\n\nShare\n\nDiplomats said a vote is due.\n\n"
+        "It was the third meeting this month.\n\nRelated articles\n\nAnother story teaser …\n\nLeave a comment"
+    )
+    cleaned = clean_text(text)
+    assert "Share" not in cleaned
+    assert "Related articles" not in cleaned and "teaser" not in cleaned
+    assert "Leave a comment" not in cleaned
+    assert cleaned.startswith("Title of the story") and "third meeting" in cleaned
+
+
+def test_arabic_debris_is_dropped():
+    text = "عنوان الخبر\n\nدعت مصر إلى هدنة.\n\nوأكدت الخارجية ذلك في بيان.\n\nاقرأ أيضاً\n\nخبر آخر\n\nاترك تعليقاً"
+    cleaned = clean_text(text)
+    assert "خبر آخر" not in cleaned and "اترك" not in cleaned and "هدنة" in cleaned
+
+
+def test_html_main_text_without_scripts_navigation_or_footer():
+    html = """<html><head><title>Site | Story</title><script>var x = 1;</script></head><body>
+    <nav><a href="/">Home</a> <a href="/world">World</a></nav>
+    <h1>Council votes on Libya</h1>
+    <p>The Security Council adopted a resolution on Thursday.</p>
+    <p>Russia abstained.</p>
+    <footer>Copyright 2024 Back to top</footer></body></html>"""
+    title, text = html_to_text(html)
+    assert title == "Council votes on Libya"
+    assert "adopted a resolution" in text and "Russia abstained." in text
+    assert "var x" not in text and "Home" not in text and "Copyright" not in text
+
+
+def test_language_detection():
+    assert detect_language(ARABIC) == "ar"
+    assert detect_language("The council said the vote would take place on Thursday in New York.") == "en"
+
+
+def test_folder_ingest_with_manifest_jsonl_and_bad_files(tmp_path):
+    (tmp_path / "a.txt").write_text("First title\n\nBody of the first article about the truce.", encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes(ARABIC.encode("cp1256"))
+    (tmp_path / "bad.txt").write_bytes(b"\x00\x01\x02\x03" * 50 + b"\xff\xfe\x00")
+    (tmp_path / "empty.txt").write_text("\n\nShare\n", encoding="utf-8")
+    (tmp_path / "dup.txt").write_text("First title\n\nBody of the first article about the truce.", encoding="utf-8")
+    sub = tmp_path / "more"
+    sub.mkdir()
+    lines = [
+        json.dumps({"text": "A jsonl article about drones.", "title": "J1", "published": "2024-03-01T10:00:00Z",
+                    "outlet": "Wire", "url": "https://example.org/j1"}),
+        "{not json",
+        json.dumps({"title": "no text"}),
+    ]
+    (sub / "batch.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    (tmp_path / "manifest.csv").write_text(
+        "file,published,language,outlet,url\na.txt,2024-01-05,en,Daily,\nb.txt,,ar,,\n", encoding="utf-8")
+    result = ingest([tmp_path])
+    by_name = {a.source.rsplit("/", 1)[-1]: a for a in result.articles}
+    assert set(by_name) == {"a.txt", "b.txt", "batch.jsonl:1"}
+    assert by_name["a.txt"].published == "2024-01-05" and by_name["a.txt"].outlet == "Daily"
+    assert by_name["a.txt"].title == "First title"
+    assert by_name["b.txt"].encoding == "cp1256" and by_name["b.txt"].language == "ar"
+    j = by_name["batch.jsonl:1"]
+    assert (j.title, j.published, j.outlet, j.url) == ("J1", "2024-03-01", "Wire", "https://example.org/j1")
+    reasons = {r.source.rsplit("/", 1)[-1]: r.reason for r in result.rejected}
+    assert reasons == {"bad.txt": "undecodable", "empty.txt": "empty", "dup.txt": "duplicate",
+                       "batch.jsonl:2": "invalid_json", "batch.jsonl:3": "missing_text"}
+
+
+def test_article_id_is_a_stable_content_hash(tmp_path):
+    (tmp_path / "x.txt").write_text("Title\n\nSame text.", encoding="utf-8")
+    first = ingest([tmp_path]).articles[0].article_id
+    (tmp_path / "x.txt").write_text("Title\r\n\r\nSame text.\r\n", encoding="utf-8")
+    assert ingest([tmp_path]).articles[0].article_id == first
+    (tmp_path / "x.txt").write_text("Title\n\nOther text.", encoding="utf-8")
+    assert ingest([tmp_path]).articles[0].article_id != first
+
+
+def test_missing_path_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        ingest([tmp_path / "nope"])
