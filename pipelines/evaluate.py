@@ -174,7 +174,7 @@ def score(pairs: list[tuple[dict, list[dict], list[dict], str]]) -> dict:
                 acc["country"][1] += 1
     per_type = {t: prf(*c) for t, c in counts.items()}
     micro = prf(*(sum(c[k] for c in counts.values()) for k in range(3)))
-    actors = {role: prf(*c) for role, c in sorted(actor_counts.items())}
+    actors = {role: prf(*c) for role, c in sorted(actor_counts.items()) if any(c)}
     actors["all"] = prf(*(sum(c[k] for c in actor_counts.values()) for k in range(3)))
     return {
         "articles": len(pairs),

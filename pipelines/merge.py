@@ -25,13 +25,13 @@ _KEY_ROLES = {"resolution": ("body",), "ceasefire_call": ("caller",), "arms_deli
 _PRECISION = {"day": 3, "month": 2, "year": 1, "unknown": 0}
 
 
-def _keys(ev: dict) -> set[str]:
+def _keys(ev: dict) -> tuple[set[str], frozenset[str]]:
+    """Names in the first key role that has any, and the set of their states."""
     for role in _KEY_ROLES.get(ev["event_type"], ()):
-        names = {a["name"] for a in ev.get("actors", []) if a["role"] == role}
-        isos = {f"iso:{a['iso3']}" for a in ev.get("actors", []) if a["role"] == role and a.get("iso3")}
-        if names:
-            return names | isos
-    return set()
+        actors = [a for a in ev.get("actors", []) if a["role"] == role]
+        if actors:
+            return {a["name"] for a in actors}, frozenset(a.get("iso3") or a["name"] for a in actors)
+    return set(), frozenset()
 
 
 def _dates_agree(a: dict, b: dict, strict: bool) -> bool:
@@ -48,8 +48,9 @@ def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
         return False
     if cross_source and a["status"] != b["status"]:
         return False
-    ka, kb = _keys(a), _keys(b)
-    return bool(ka & kb)
+    (na, ia), (nb, ib) = _keys(a), _keys(b)
+    # Shared actor, or the same states ("the Russian and Turkish presidents" = Putin and Erdogan).
+    return bool(na & nb) or (bool(ia) and ia == ib)
 
 
 def combine(a: dict, b: dict) -> dict:

@@ -48,6 +48,7 @@ class Lexicon:
     cf_agreed: re.Pattern
     cf_rejected: re.Pattern
     cf_need: re.Pattern
+    cf_agent: re.Pattern
     res_noun: re.Pattern
     res_leg_noun: re.Pattern
     res_status: dict[str, re.Pattern]
@@ -74,6 +75,7 @@ def lexicon() -> Lexicon:
         cf_agreed=_compile(cf["agreed"]),
         cf_rejected=_compile(cf["rejected"]),
         cf_need=_compile(cf["need_not_agreed"]),
+        cf_agent=_compile(cf["proposal_agent"]),
         res_noun=_compile(res["nouns"]),
         res_leg_noun=_compile(res["legislative_nouns"]),
         res_status={k: _compile(res[k]) for k in ("vetoed", "adopted", "failed", "blocked", "drafted")},
@@ -99,6 +101,8 @@ _VOTES = {
     "votes_against": re.compile(r"(\d{1,3}) (?:صوتا |اصوات |صوت |votes? )?(?:ضد|معارض|معارضا|against)"),
     "abstentions": re.compile(r"(?:امتناع (\d{1,3})|(\d{1,3}) (?:عن التصويت|ممتنع|ممتنعين|abstentions?|abstaining)|with (\d{1,3}) abstention)"),
 }
+# Where a clause ends, for the actors that belong to it: punctuation, or a relative clause opening.
+_CLAUSE_END = re.compile(r"[,;:.?!\"]\s|\s-\s|\s(?:حيث|الذي|التي|الذين|اللذين|بينما|where|which|who|while)\s")
 _DATIVE = re.compile(rf"{_B}(?:الي|الى|لصالح|بجانب|دعما ل|to|for|alongside)\s?$")
 
 
@@ -145,13 +149,29 @@ def _subsume(mentions: list[Mention]) -> list[Mention]:
         a = m.entry
         if a.type == "state" and a.iso3 in officials:
             continue
-        if a.name in bodies and m.demonym:
-            continue
+        if a.name in bodies:
+            continue  # "the UN envoy Ghassan Salame": the envoy, not the UN
         if a.name in seen:
             continue
         seen.add(a.name)
         out.append(m)
     return out
+
+
+_COORD = re.compile(r"^\s*(?:و|,|, ?و|and|, and|مع|with|و?معه|و?كذلك)?\s*$")
+
+
+def _nearest_group(text: str, mentions: list[Mention]) -> list[Mention]:
+    """The mention nearest the trigger (the last one) and those coordinated with it ("X and Y")."""
+    if not mentions:
+        return []
+    group = [mentions[-1]]
+    for m in reversed(mentions[:-1]):
+        if _COORD.match(text[m.end:group[-1].start]) or m.end >= group[-1].start:
+            group.append(m)
+        else:
+            break
+    return group[::-1]
 
 
 def _role(mention: Mention, role: str) -> dict:
@@ -164,6 +184,11 @@ def _clause_start(fs: str, pos: int, floor: int = 0) -> int:
     for m in _BOUNDARY.finditer(fs, floor, pos):
         last = m.end()
     return last
+
+
+def _clause_end(fs: str, pos: int) -> int:
+    m = _CLAUSE_END.search(fs, pos)
+    return m.start() if m else len(fs)
 
 
 def _first(pattern: re.Pattern, fs: str, start: int = 0, end: int | None = None) -> re.Match | None:
@@ -225,9 +250,16 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     cands = [m for m in ms if not (m.entry.type == "state" and m.entry.iso3 == ctx.conflict)]
     parties = [m for m in cands if _is_party(m.entry, ctx.conflict)]
     others = [m for m in cands if m not in parties]
-    before = [m for m in others if fsent[0] + floor <= m.start < fsent[0] + term.start()]
-    callers = before or [m for m in others if m.start < fsent[0] + term.start()] or others
-    addressees = parties
+    before = [m for m in others if fsent[0] + floor <= m.start < fsent[0] + trigger]
+    agent = _first(lx.cf_agent, fs, term.end())
+    if agent and agent.start() - term.end() < 20:
+        after = [m for m in others if fsent[0] + agent.end() <= m.start < fsent[0] + _clause_end(fs, agent.end())]
+        before = _nearest_group(ctx.folded.text, after[::-1])[::-1] if after else before
+    callers = _nearest_group(ctx.folded.text, before) or \
+        [m for m in others if fsent[0] + trigger <= m.start < fsent[0] + term.start()] or \
+        _nearest_group(ctx.folded.text, [m for m in others if m.start < fsent[0] + term.start()])
+    window = (fsent[0] + floor, fsent[0] + _clause_end(fs, term.end()))
+    addressees = [m for m in parties if window[0] <= m.start < window[1]]
     if not callers and parties and status in {"agreed", "rejected"}:
         callers, addressees = parties[:1], parties[1:]
     if not callers:
@@ -301,6 +333,10 @@ def _resolution(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon,
     ev["actors"] = [{"role": "body", "name": a.name, "actor_type": a.type, "iso3": a.iso3, "known": True}
                     for a in primary]
     cues = {role: [(m.start(), m.end()) for m in p.finditer(fs)] for role, p in _role_cues().items()}
+    # A cue inside a longer cue of another role is part of it ("abstained from supporting").
+    spans = [(s, e, r) for r, sp in cues.items() for s, e in sp]
+    cues = {r: [(s, e) for s, e in sp if not any(r2 != r and s2 <= s and e <= e2 and (e2 - s2) > (e - s)
+                                                 for s2, e2, r2 in spans)] for r, sp in cues.items()}
     for m in _subsume([m for m in ms if m.entry not in body_actors and m.entry.type in {"state", "official"}
                        and m.entry.iso3 != ctx.conflict]):
         role = _nearest_role(fs, m, fsent[0], cues)
@@ -338,12 +374,16 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
     cands = [m for m in cands if m.entry.type not in BODY_TYPES]
     vpos = fsent[0] + verb.start()
     recipients, suppliers = [], []
+    clause = (fsent[0] + _clause_start(fs, verb.start()), fsent[0] + _clause_end(fs, verb.end()))
     for m in cands:
         before = ctx.folded.text[max(fsent[0], m.start - 12):m.start]
         dative = m.start > vpos and _DATIVE.search(before)
-        if _is_party(m.entry, ctx.conflict) or dative:
+        home = m.entry.type == "state" and m.entry.iso3 == ctx.conflict  # the destination, not an actor
+        if home:
+            continue
+        if dative or (_is_party(m.entry, ctx.conflict) and clause[0] <= m.start < clause[1]):
             recipients.append(m)
-        elif not (m.entry.type == "state" and m.entry.iso3 == ctx.conflict):
+        elif not _is_party(m.entry, ctx.conflict):
             suppliers.append(m)
     # A speaker or accuser is not the supplier: keep the supplier nearest the delivery verb.
     if suppliers:

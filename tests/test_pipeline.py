@@ -1,0 +1,176 @@
+"""End to end: the Dagster assets materialised in process, as `eventbuilder build` runs them."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from pipelines.build import build
+from pipelines.checks import read_table
+from pipelines.ingest import discover
+
+from .conftest import ROOT, SAMPLE
+
+
+@pytest.fixture(scope="module")
+def sample_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    result = build([], out, extractor="rules")
+    assert result.error is None, result.error
+    return out, result
+
+
+def test_sample_build_publishes_three_tables_and_passes_its_checks(sample_build):
+    out, result = sample_build
+    assert result.checks == {"events_match_schema": True, "quotes_grounded": True, "articles_accounted_for": True}
+    for name in ("events", "articles", "quarantine"):
+        assert (out / name).is_dir()
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["run_id"] == result.published.run_id
+    counts = result.published.counts()
+    assert set(counts["events"]) == {"ceasefire_call", "resolution", "arms_delivery"}
+
+
+def test_every_sample_article_has_exactly_one_state(sample_build):
+    out, _ = sample_build
+    arts = pd.read_parquet(out / "articles")
+    inputs = [p for p in discover([SAMPLE])]
+    assert len(arts) == len(inputs)
+    assert arts["source"].is_unique
+    assert set(arts["state"]) <= {"extracted", "no_events", "quarantined", "failed"}
+    assert (arts["state"] == "extracted").sum() >= 8
+    assert (arts["state"] == "no_events").sum() >= 1
+
+
+def test_every_published_quote_is_verbatim_in_its_article(sample_build):
+    out, _ = sample_build
+    texts = dict(pd.read_parquet(out / "articles")[["article_id", "text"]].itertuples(index=False))
+    events = pd.read_parquet(out / "events")
+    n = 0
+    for evidence in events["evidence"]:
+        for ev in evidence:
+            assert texts[ev["article_id"]][ev["start"]:ev["end"]] == ev["quote"]
+            n += 1
+    assert n >= len(events) > 0
+
+
+def test_pandas_pyarrow_and_duckdb_read_the_dataset_as_is(sample_build):
+    out, _ = sample_build
+    pdf = pd.read_parquet(out / "events")
+    table = ds.dataset(out / "events", format="parquet", partitioning="hive").to_table()
+    con = duckdb.connect()
+    n_duck = con.execute(
+        f"select count(*) from read_parquet('{out}/events/**/*.parquet', hive_partitioning=true)").fetchone()[0]
+    assert len(pdf) == table.num_rows == n_duck > 0
+    years = con.execute(
+        f"select distinct year from read_parquet('{out}/events/**/*.parquet', hive_partitioning=true)").fetchall()
+    assert any(y[0] is None for y in years) or all(str(y[0]).isdigit() for y in years)
+    quotes = con.execute(
+        f"select e.quote from read_parquet('{out}/events/**/*.parquet', hive_partitioning=true), "
+        f"unnest(evidence) as t(e) limit 1").fetchone()
+    assert quotes and quotes[0]
+    for name in ("articles", "quarantine"):
+        assert len(pd.read_parquet(out / name)) == ds.dataset(out / name).count_rows()
+        con.execute(f"select * from read_parquet('{out}/{name}/*.parquet')").fetchall()
+
+
+def test_events_are_partitioned_by_year_where_known(sample_build):
+    out, _ = sample_build
+    parts = {p.name for p in (out / "events").iterdir()}
+    assert all(p.startswith("year=") for p in parts)
+    events = read_table(out, "events").to_pandas()
+    for year, date in zip(events["year"], events["date"], strict=True):
+        if date:
+            assert str(year) == date[:4]
+
+
+def test_a_rerun_is_idempotent(tmp_path):
+    first = build([SAMPLE], tmp_path, extractor="rules")
+    ids1 = sorted(e["event_id"] for e in first.published.events)
+    second = build([SAMPLE], tmp_path, extractor="rules")
+    ids2 = sorted(pd.read_parquet(tmp_path / "events")["event_id"])
+    assert ids1 == ids2
+    assert len(list((tmp_path / "articles").glob("*.parquet"))) == 1  # replaced, not appended
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert second.published.run_id != first.published.run_id
+
+
+def test_bad_inputs_are_quarantined_and_the_run_goes_on(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "good.txt").write_text(
+        "Egypt urges truce\n\nEgypt's foreign ministry on Tuesday called for an immediate ceasefire in Libya.",
+        encoding="utf-8")
+    (inp / "broken.txt").write_bytes(b"\x00\x9f\x92\x96" * 100)
+    out = tmp_path / "out"
+    result = build([inp], out, extractor="rules")
+    arts = pd.read_parquet(out / "articles").set_index("source")
+    assert arts.loc[str(inp / "broken.txt"), "state"] == "quarantined"
+    assert "undecodable" in arts.loc[str(inp / "broken.txt"), "reason"]
+    assert arts.loc[str(inp / "good.txt"), "state"] in {"extracted", "no_events"}
+    q = pd.read_parquet(out / "quarantine")
+    assert list(q["reason"]) == ["undecodable"]
+    assert result.checks["articles_accounted_for"]
+
+
+def run_cli(*args, cwd=None):
+    exe = Path(sys.executable).parent / "eventbuilder"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_help_answers_fast_and_explains():
+    t0 = time.perf_counter()
+    r = run_cli("--help")
+    assert r.returncode == 0 and time.perf_counter() - t0 < 1.0
+    assert "build" in r.stdout and "eval" in r.stdout
+    r = run_cli("build", "--help")
+    assert "--output" in r.stdout and "--extractor" in r.stdout and "manifest.csv" in r.stdout
+
+
+def test_help_does_not_import_dagster_or_litellm():
+    code = ("import sys; from pipelines import cli\n"
+            "try:\n    cli.app(['--help'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('dagster', 'litellm', 'pandas') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_cli_build_prints_a_summary_and_exits_zero(tmp_path):
+    r = run_cli("build", "--output", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "extracted" in r.stdout and "arms_delivery" in r.stdout and str(tmp_path / "o") in r.stdout
+
+
+def test_cli_build_fails_clearly_on_a_missing_path(tmp_path):
+    r = run_cli("build", str(tmp_path / "nope"), "--output", str(tmp_path / "o"))
+    assert r.returncode == 2 and "no such file or folder" in r.stderr
+
+
+def test_cli_build_exits_nonzero_when_nothing_can_be_published(tmp_path):
+    out = tmp_path / "o"
+    out.write_text("a file where the output folder should be")
+    r = run_cli("build", "--output", str(out))
+    assert r.returncode == 1 and "nothing was published" in r.stderr
+
+
+def test_definitions_load_with_assets_checks_and_job():
+    from pipelines.definitions import defs
+
+    repo = defs.get_repository_def()
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert keys == {"articles", "event_mentions", "validated_events", "published_dataset"}
+    checks = {k.name for k in repo.asset_graph.asset_check_keys}
+    assert checks == {"events_match_schema", "quotes_grounded", "articles_accounted_for"}
+    assert defs.get_job_def("build_dataset") is not None
+
+
+def test_readme_quick_start_uses_the_dev_script():
+    readme = (ROOT / "README.md").read_text()
+    assert "./dev build" in readme and "./dev test" in readme
+    assert "./dev test" in (ROOT / ".ci" / "run").read_text()
