@@ -57,7 +57,11 @@ def combine(a: dict, b: dict) -> dict:
     """One record from two mentions of the same event (a's values win ties)."""
     out = dict(a)
     order = statuses_for(a["event_type"])
-    out["status"] = min(a["status"], b["status"], key=order.index)
+    ca, cb = a.get("confidence") or 0, b.get("confidence") or 0
+    if a["status"] != b["status"] and ca != cb:
+        out["status"] = a["status"] if ca > cb else b["status"]  # an explicit cue beats a default
+    else:
+        out["status"] = min(a["status"], b["status"], key=order.index)
     seen = {(x["role"], x["name"]) for x in a.get("actors", [])}
     out["actors"] = list(a.get("actors", [])) + [x for x in b.get("actors", []) if (x["role"], x["name"]) not in seen]
     # A person subsumes their own state in the same role (Putin over Russia).

@@ -56,6 +56,7 @@ class Lexicon:
     res_background: re.Pattern
     res_topics: dict[str, re.Pattern]
     arms_delivery: re.Pattern
+    arms_sale: re.Pattern
     arms_materiel: dict[str, re.Pattern]
     arms_not: re.Pattern
     arms_status: dict[str, re.Pattern]
@@ -83,6 +84,7 @@ def lexicon() -> Lexicon:
         res_background=_compile(res["background"]),
         res_topics={k: _compile(v) for k, v in res["topics"].items()},
         arms_delivery=_compile(arms["delivery"]),
+        arms_sale=_compile(arms["sale"]),
         arms_materiel={k: _compile(v) for k, v in arms["materiel"].items()},
         arms_not=_compile(arms["not_delivery"]),
         arms_status={k: _compile(arms[k]) for k in ("denied", "authorised", "confirmed", "alleged")},
@@ -94,7 +96,9 @@ def lexicon() -> Lexicon:
 
 BODY_TYPES = {"igo_body", "legislature", "igo"}
 _BOUNDARY = re.compile(r"[,;:.?!\"]\s|\s-\s")
-_ANAPHOR_BODY = re.compile(rf"{_B}(?:المجلس|البرلمان|الجمعيه العامه|the council|the assembly|parliament)(?![^\W_])")
+# Subordinate clauses whose actors never act in the main clause ("... as calls for a truce grow").
+_HARD_BOUNDARY = re.compile(r"\s(?:as|while|amid|whereas|بينما|في حين|وسط)\s")
+_ANAPHOR_BODY = re.compile(rf"{_B}(?:المجلس|البرلمان|الجمعيه العامه|(?:the )?council|the assembly|parliament)(?![^\W_])")
 _SYMBOL = re.compile(r"(?:s/res/\d+\s?\(\d{4}\)|(?:(?<![^\W_])(?:ال)?قرار|resolution)\s(?:رقم\s|no\.?\s)?(\d{3,4})(?!\d))")
 _VOTES = {
     "votes_for": re.compile(r"(\d{1,3}) (?:صوتا |اصوات |صوت |votes? |members? )?(?:مويد|مويدا|لصالح|بالموافقه|in favou?r|for)"),
@@ -203,7 +207,7 @@ def _place_after(ctx: _Ctx, fstart: int, fend: int, after: int) -> Place | None:
 
 
 def _base(ctx: _Ctx, event_type: str, status: str, sent: tuple[int, int], fsent: tuple[int, int],
-          anchor: int) -> dict:
+          anchor: int, cue: bool = True) -> dict:
     s, e = sent
     text = ctx.article.text
     date, precision = resolve_date(text[s:e], ctx.article.published, anchor - fsent[0])
@@ -217,7 +221,8 @@ def _base(ctx: _Ctx, event_type: str, status: str, sent: tuple[int, int], fsent:
         "country": None,
         "conflict_country": ctx.conflict,
         "evidence": [{"article_id": ctx.article.article_id, "quote": text[s:e], "start": s, "end": e}],
-        "confidence": 0.6,
+        # A status read from an explicit cue is surer than a default one; merge.combine relies on it.
+        "confidence": 0.7 if cue else 0.5,
         "extractor": NAME,
     }
 
@@ -246,7 +251,8 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     if status == "rejected" and not rejected:
         status = "called"
     trigger = min(m.start() for m in (agreed, rejected, proposed, call, term) if m)
-    floor = _clause_start(fs, trigger)
+    hard = max((m.end() for m in _HARD_BOUNDARY.finditer(fs, 0, trigger + 1)), default=0)
+    floor = max(_clause_start(fs, trigger), hard)
     cands = [m for m in ms if not (m.entry.type == "state" and m.entry.iso3 == ctx.conflict)]
     parties = [m for m in cands if _is_party(m.entry, ctx.conflict)]
     others = [m for m in cands if m not in parties]
@@ -257,14 +263,14 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         before = _nearest_group(ctx.folded.text, after[::-1])[::-1] if after else before
     callers = _nearest_group(ctx.folded.text, before) or \
         [m for m in others if fsent[0] + trigger <= m.start < fsent[0] + term.start()] or \
-        _nearest_group(ctx.folded.text, [m for m in others if m.start < fsent[0] + term.start()])
+        _nearest_group(ctx.folded.text, [m for m in others if fsent[0] + hard <= m.start < fsent[0] + term.start()])
     window = (fsent[0] + floor, fsent[0] + _clause_end(fs, term.end()))
     addressees = [m for m in parties if window[0] <= m.start < window[1]]
     if not callers and parties and status in {"agreed", "rejected"}:
         callers, addressees = parties[:1], parties[1:]
     if not callers:
         return None
-    ev = _base(ctx, "ceasefire_call", status, sent, fsent, fsent[0] + trigger)
+    ev = _base(ctx, "ceasefire_call", status, sent, fsent, fsent[0] + trigger, cue=status != "called")
     ev["actors"] = [_role(m, "caller") for m in _subsume(callers)] + [
         _role(m, "addressee") for m in _subsume(addressees)
     ]
@@ -303,8 +309,18 @@ def _role_cues() -> dict[str, re.Pattern]:
     return {k: _compile(v) for k, v in _ROLE_CUES.items()}
 
 
+def _specific_body(actor: Actor, article_bodies: Counter) -> Actor:
+    """"The UN" voted: the UN organ this article is about (the Security Council, the Assembly)."""
+    if actor.type != "igo":
+        return actor
+    organs = [(n, a) for a, n in article_bodies.items() if a.type == "igo_body" and
+              (a.body == actor.name or a.name.startswith(actor.name))]
+    return max(organs, key=lambda x: x[0])[1] if organs else actor
+
+
 def _resolution(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon,
                 last_body: list[Actor]) -> dict | None:
+    article_bodies = Counter(m.entry for m in ctx.actors if m.entry.type in BODY_TYPES and not m.demonym)
     bodies = [m for m in ms if m.entry.type in BODY_TYPES and not m.demonym]
     noun = _first(lx.res_noun, fs)
     if not noun and any(m.entry.type == "legislature" for m in bodies):
@@ -320,14 +336,14 @@ def _resolution(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon,
         return None
     if lx.res_background.search(fs) and status == "drafted":
         return None
-    body_actors = [m.entry for m in bodies]
+    body_actors = [_specific_body(m.entry, article_bodies) for m in bodies]
     if not body_actors and _ANAPHOR_BODY.search(fs) and last_body:
         body_actors = last_body[-1:]
     if not body_actors:
         return None
     # The primary body is the nearest to the resolution noun.
     body_actors.sort(key=lambda a: min((abs(m.start - fsent[0] - noun.start()) for m in bodies
-                                        if m.entry == a), default=0))
+                                        if _specific_body(m.entry, article_bodies) == a), default=0))
     primary = [body_actors[0]]
     ev = _base(ctx, "resolution", status, sent, fsent, fsent[0] + noun.start())
     ev["actors"] = [{"role": "body", "name": a.name, "actor_type": a.type, "iso3": a.iso3, "known": True}
@@ -363,7 +379,8 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
         for m in pat.finditer(fs):
             if not any(s <= m.start() < e for s, e in blocked):
                 found.append((label, m))
-    verbs = list(lx.arms_delivery.finditer(fs))
+    sales = list(lx.arms_sale.finditer(fs))
+    verbs = list(lx.arms_delivery.finditer(fs)) + sales
     pairs = [(v, lab, m) for v in verbs for lab, m in found
              if abs(m.start() - v.end()) <= 60 or abs(v.start() - m.end()) <= 30]
     if not pairs:
@@ -385,7 +402,13 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
             recipients.append(m)
         elif not _is_party(m.entry, ctx.conflict):
             suppliers.append(m)
-    # A speaker or accuser is not the supplier: keep the supplier nearest the delivery verb.
+    # A speaker or accuser is not the supplier ("Egypt condemned the sending of troops").
+    speech = [(m.start(), m.end()) for m in lx.attribution.finditer(fs)]
+    suppliers = [m for m in suppliers if not any(
+        0 <= m.start - fsent[0] - e <= 3 or 0 <= s - (m.end - fsent[0]) <= 3 for s, e in speech)]
+    if verb in sales and not recipients:
+        return None  # a sale between states that are not parties to this conflict
+    # Keep the supplier nearest the delivery verb and those coordinated with it.
     if suppliers:
         near = min(suppliers, key=lambda m: abs(m.start - vpos))
         suppliers = [m for m in suppliers if m is near or abs(m.start - near.end) <= 6 or abs(near.start - m.end) <= 6]
@@ -399,7 +422,7 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
     st = {k: p.search(fs) for k, p in lx.arms_status.items()}
     status = "denied" if st["denied"] else "authorised" if st["authorised"] else \
         "confirmed" if st["confirmed"] else "alleged" if st["alleged"] else "confirmed"
-    ev = _base(ctx, "arms_delivery", status, sent, fsent, vpos)
+    ev = _base(ctx, "arms_delivery", status, sent, fsent, vpos, cue=any(st.values()))
     ev["actors"] = [_role(m, "supplier") for m in _subsume(suppliers)] + [
         _role(m, "recipient") for m in _subsume(recipients)
     ]
@@ -439,4 +462,13 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         if arms:
             events.append(arms)
         last_body.extend(m.entry for m in ms if m.entry.type in BODY_TYPES and not m.demonym)
-    return coreference(events)
+    events = coreference(events)
+    # A body's ceasefire demand that is the text of its own resolution is that resolution, not a call.
+    resolutions = [e for e in events if e["event_type"] == "resolution" and "ceasefire" in e.get("topics", [])]
+
+    def restates_resolution(call: dict) -> bool:
+        callers = {a["name"] for a in call["actors"] if a["role"] == "caller"}
+        return any(callers & {a["name"] for a in r["actors"] if a["role"] == "body"}
+                   and (not call["date"] or not r["date"] or call["date"] == r["date"]) for r in resolutions)
+
+    return [e for e in events if not (e["event_type"] == "ceasefire_call" and restates_resolution(e))]
