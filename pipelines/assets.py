@@ -5,7 +5,6 @@ articles (ingest) -> event_mentions (extract) -> validated_events (validate)
 the logic and its tests live in those modules, not here.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 
@@ -100,7 +99,8 @@ def quotes_grounded(published_dataset: publish_stage.Published) -> dg.AssetCheck
     return dg.AssetCheckResult(passed=not bad, metadata={"ungrounded": len(bad), "first": str(bad[:3])})
 
 
-@dg.asset_check(asset=published_dataset, description="Every input ends in exactly one state.")
+@dg.asset_check(asset=published_dataset, description="Every input ends in exactly one state.",
+                additional_ins={"articles": dg.AssetIn("articles")})
 def articles_accounted_for(articles: ingest_stage.Ingested,
                            published_dataset: publish_stage.Published) -> dg.AssetCheckResult:
     from pipelines.checks import unaccounted_inputs

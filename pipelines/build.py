@@ -45,7 +45,7 @@ def build(paths: list[Path], output: Path, extractor: str = "auto", model: str =
             raise_on_error=False,
         )
         checks = {
-            ev.asset_check_evaluation_data.check_name: ev.asset_check_evaluation_data.passed
+            ev.check_name: ev.passed
             for ev in result.get_asset_check_evaluations()
         }
         if not result.success:

@@ -1,6 +1,5 @@
 """The Dagster code location: ``dagster dev -m pipelines.definitions`` shows it."""
 
-from __future__ import annotations
 
 import dagster as dg
 

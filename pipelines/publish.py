@@ -2,7 +2,7 @@
 
 In: ingested articles, the extraction, the validated events and a run id.
 Out: under the output folder, ``events/year=YYYY/…parquet`` (hive-partitioned by
-the event's year, ``__HIVE_DEFAULT_PARTITION__`` when the date is unknown),
+the event's year, ``year=unknown`` when the date is unknown),
 ``articles/…parquet``, ``quarantine/…parquet`` (zstd, Arrow schemas derived from
 ``schemas/``) and ``_manifest.json``. Each table is written into a staging folder
 first and renamed into place, so a crashed run never leaves a half-written table
@@ -28,6 +28,7 @@ from pipelines.merge import merge_sources
 from pipelines.schema import arrow_schema, schema_version
 from pipelines.validate import Validated
 
+UNKNOWN_YEAR = "unknown"
 # ACLED-style actor1/actor2: who acts, and who is acted upon or with.
 ACTOR1_ROLES = ("caller", "body", "supplier")
 ACTOR2_ROLES = ("addressee", "sponsor", "recipient")
@@ -120,7 +121,8 @@ def _table(rows: list[dict], name: str) -> pa.Table:
 def _write(table: pa.Table, folder: Path, partition_by_year: bool, run_id: str) -> None:
     kwargs = {}
     if partition_by_year:
-        years = pa.array([(d or "")[:4] or None for d in table.column("date").to_pylist()], pa.string())
+        # "unknown" rather than Hive's null partition: pandas cannot read a null dictionary partition.
+        years = pa.array([(d or "")[:4] or UNKNOWN_YEAR for d in table.column("date").to_pylist()], pa.string())
         table = table.append_column("year", years)
         kwargs = {"partitioning": ds.partitioning(pa.schema([("year", pa.string())]), flavor="hive")}
     ds.write_dataset(

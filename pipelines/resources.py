@@ -5,7 +5,6 @@ CLI are configured the same way (``EVENTBUILDER_OUTPUT``, ``EVENTBUILDER_EXTRACT
 ``EVENTBUILDER_MODEL``).
 """
 
-from __future__ import annotations
 
 import os
 from pathlib import Path
