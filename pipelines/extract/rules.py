@@ -62,7 +62,7 @@ class Lexicon:
     arms_status: dict[str, re.Pattern]
     arms_violation: re.Pattern
     arms_modes: dict[str, re.Pattern]
-    attribution: re.Pattern
+    third_party: re.Pattern
 
 
 @cache
@@ -90,7 +90,7 @@ def lexicon() -> Lexicon:
         arms_status={k: _compile(arms[k]) for k in ("denied", "authorised", "confirmed", "alleged")},
         arms_violation=_compile(arms["embargo_violation"]),
         arms_modes={k: _compile(v) for k, v in arms["modes"].items()},
-        attribution=_compile(lx["attribution"]),
+        third_party=_compile(lx["third_party"]),
     )
 
 
@@ -98,7 +98,6 @@ BODY_TYPES = {"igo_body", "legislature", "igo"}
 _BOUNDARY = re.compile(r"[,;:.?!\"]\s|\s-\s")
 # Subordinate clauses whose actors never act in the main clause ("... as calls for a truce grow").
 _HARD_BOUNDARY = re.compile(r"\s(?:as|while|amid|whereas|بينما|في حين|وسط)\s")
-_ANAPHOR_BODY = re.compile(rf"{_B}(?:المجلس|البرلمان|الجمعيه العامه|(?:the )?council|the assembly|parliament)(?![^\W_])")
 _SYMBOL = re.compile(r"(?:s/res/\d+\s?\(\d{4}\)|(?:(?<![^\W_])(?:ال)?قرار|resolution)\s(?:رقم\s|no\.?\s)?(\d{3,4})(?!\d))")
 _VOTES = {
     "votes_for": re.compile(r"(\d{1,3}) (?:صوتا |اصوات |صوت |votes? |members? )?(?:مويد|مويدا|لصالح|بالموافقه|in favou?r|for)"),
@@ -107,7 +106,7 @@ _VOTES = {
 }
 # Where a clause ends, for the actors that belong to it: punctuation, or a relative clause opening.
 _CLAUSE_END = re.compile(r"[,;:.?!\"]\s|\s-\s|\s(?:حيث|الذي|التي|الذين|اللذين|بينما|where|which|who|while)\s")
-_DATIVE = re.compile(rf"{_B}(?:الي|الى|لصالح|بجانب|دعما ل|to|for|alongside)\s?$")
+_DATIVE = re.compile(rf"{_B}(?:الي|الى|لصالح|بجانب|دعما ل|to|for|alongside)(?: the)?\s?$")
 
 
 @dataclass
@@ -133,7 +132,8 @@ def conflict_country(actors: list[Mention], places: list[Mention], gaz: Gazettee
         if a.type == "state" and a.iso3 in gaz.conflicts:
             score[a.iso3] += 2
         for c in a.party_in:
-            score[c] += 1
+            # A local armed group says more about where the war is than a state fighting abroad.
+            score[c] += 1 if a.type == "state" else 2
     for m in places:
         if m.entry.country in gaz.conflicts:
             score[m.entry.country] += 1
@@ -239,8 +239,8 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     agreed = _first(lx.cf_agreed, fs)
     proposed = _first(lx.cf_proposed, fs)
     rejected = _first(lx.cf_rejected, fs)
-    if agreed and _first(lx.cf_need, fs, agreed.start(), term.end() + 1):
-        agreed = None  # "agreed on the need for a ceasefire" is a call
+    if agreed and (_first(lx.cf_need, fs, agreed.start(), term.end() + 1) or (call and call.start() < agreed.start())):
+        agreed = None  # "agreed on the need for a ceasefire", "urged X to agree to a truce": calls
     cue = agreed or rejected or proposed or call
     if not cue:
         return None
@@ -337,8 +337,8 @@ def _resolution(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon,
     if lx.res_background.search(fs) and status == "drafted":
         return None
     body_actors = [_specific_body(m.entry, article_bodies) for m in bodies]
-    if not body_actors and _ANAPHOR_BODY.search(fs) and last_body:
-        body_actors = last_body[-1:]
+    if not body_actors and last_body:
+        body_actors = last_body[-1:]  # "the council", "the draft": the body the story is about
     if not body_actors:
         return None
     # The primary body is the nearest to the resolution noun.
@@ -403,7 +403,7 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
         elif not _is_party(m.entry, ctx.conflict):
             suppliers.append(m)
     # A speaker or accuser is not the supplier ("Egypt condemned the sending of troops").
-    speech = [(m.start(), m.end()) for m in lx.attribution.finditer(fs)]
+    speech = [(m.start(), m.end()) for m in lx.third_party.finditer(fs)]
     suppliers = [m for m in suppliers if not any(
         0 <= m.start - fsent[0] - e <= 3 or 0 <= s - (m.end - fsent[0]) <= 3 for s, e in speech)]
     if verb in sales and not recipients:

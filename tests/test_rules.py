@@ -1,0 +1,141 @@
+"""The embedded extractor on short hand-written texts: the guide's events and its near misses."""
+
+import pytest
+
+from pipelines.extract.rules import extract
+from pipelines.ingest import Article, article_id
+
+
+def run(text: str, published: str | None = "2024-03-15"):
+    art = Article(article_id=article_id(text), source="t.txt", text=text, published=published)
+    return extract(art)
+
+
+def only(events, event_type):
+    found = [e for e in events if e["event_type"] == event_type]
+    assert len(found) == 1, events
+    return found[0]
+
+
+def roles(ev):
+    out = {}
+    for a in ev["actors"]:
+        out.setdefault(a["role"], set()).add(a["name"])
+    return out
+
+
+def test_english_ceasefire_call_with_caller_addressee_and_date():
+    ev = only(run("On Thursday, Egypt called on the Rapid Support Forces to agree to an immediate ceasefire "
+                  "in Sudan."), "ceasefire_call")
+    assert ev["status"] == "called"
+    assert roles(ev) == {"caller": {"Egypt"}, "addressee": {"Rapid Support Forces"}}
+    assert (ev["date"], ev["date_precision"]) == ("2024-03-14", "day")
+    assert ev["conflict_country"] == "SDN"
+
+
+def test_arabic_ceasefire_call_with_orthographic_variants():
+    ev = only(run("وطالبت قطر يوم الاحد بوقف فوري لاطلاق النار في قطاع غزه."), "ceasefire_call")
+    assert roles(ev)["caller"] == {"Qatar"}
+    assert ev["date"] == "2024-03-10"
+
+
+def test_ceasefire_agreement_and_rejection():
+    assert only(run("The Houthis agreed to a nationwide truce in Yemen on Monday."), "ceasefire_call")["status"] \
+        == "agreed"
+    rej = only(run("رفضت قوات الدعم السريع مقترح الهدنة الذي قدمته السعودية."), "ceasefire_call")
+    assert rej["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "France called for restraint and de-escalation in Libya and urged a return to dialogue.",
+        "دعت جامعة الدول العربية جميع الأطراف الليبية إلى ضبط النفس والعودة إلى الحوار السياسي.",
+        "The ceasefire in Idlib depends on Turkey, a Russian diplomat said.",
+    ],
+)
+def test_calls_for_restraint_or_talk_of_a_ceasefire_are_not_calls(text):
+    assert [e for e in run(text) if e["event_type"] == "ceasefire_call"] == []
+
+
+def test_vetoed_resolution_with_body_opposers_votes_and_seat():
+    ev = only(run("Russia vetoed a Security Council draft resolution on Syria on Friday by 13 votes in favour "
+                  "to 1 against."), "resolution")
+    assert ev["status"] == "vetoed"
+    assert roles(ev)["body"] == {"United Nations Security Council"}
+    assert "Russia" in roles(ev).get("opposer", set())
+    assert (ev["location"], ev["country"]) == ("New York", "USA")
+    assert (ev["votes_for"], ev["votes_against"]) == (13, 1)
+
+
+def test_adopted_arabic_resolution_demanding_a_ceasefire_is_one_resolution_event():
+    events = run("واعتمدت الجمعية العامة للأمم المتحدة قرارا يطالب بوقف إطلاق النار في غزة.")
+    ev = only(events, "resolution")
+    assert ev["status"] == "adopted" and "ceasefire" in ev["topics"]
+    assert [e for e in events if e["event_type"] == "ceasefire_call"] == []
+
+
+def test_background_resolution_is_not_an_event():
+    assert run("The strikes were carried out under resolution 1973, which authorised the use of force.") == []
+    assert run("وقال إن تقديم الأسلحة يعد انتهاكا لقرار مجلس الأمن.") == []
+
+
+def test_arms_delivery_supplier_recipient_mode_and_materiel():
+    ev = only(run("The United Arab Emirates flew drones and ammunition to the Rapid Support Forces via cargo "
+                  "flights, according to UN experts."), "arms_delivery")
+    assert roles(ev) == {"supplier": {"United Arab Emirates"}, "recipient": {"Rapid Support Forces"}}
+    assert ev["status"] == "alleged"
+    assert ev["mode"] == "air"
+    assert "drones" in ev["materiel"] and "ammunition" in ev["materiel"]
+
+
+def test_arabic_airdrop_with_prefixed_recipient():
+    ev = only(run("وأكدت فرنسا إلقاء أسلحة للمعارضة الليبية في جبل نفوسة."), "arms_delivery")
+    assert roles(ev)["supplier"] == {"France"}
+    assert roles(ev)["recipient"] == {"Libyan opposition"}
+    assert ev["mode"] == "airdrop"
+
+
+def test_denied_delivery():
+    ev = only(run("Iran denied sending missiles to the Houthis."), "arms_delivery")
+    assert ev["status"] == "denied"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "UN envoy warned that weapons are flowing into Libya.",
+        "The EU called for the arms embargo on Libya to be enforced.",
+        "Haftar is backed by the United Arab Emirates and Egypt.",
+        "Germany signed a contract to buy F-35 jets from the United States.",
+        "وحذر المبعوث من أن الأسلحة تتدفق على البلاد.",
+    ],
+)
+def test_arms_near_misses_are_not_deliveries(text):
+    assert [e for e in run(text) if e["event_type"] == "arms_delivery"] == []
+
+
+def test_parliament_authorising_troops_is_a_resolution_and_an_authorised_delivery():
+    events = run("أقر البرلمان التركي مذكرة تسمح بإرسال قوات إلى ليبيا لدعم حكومة الوفاق.")
+    res = only(events, "resolution")
+    arms = only(events, "arms_delivery")
+    assert res["status"] == "adopted" and roles(res)["body"] == {"Grand National Assembly of Turkey"}
+    assert arms["status"] == "authorised"
+    assert roles(arms)["supplier"] == {"Turkey"}
+    assert arms["country"] == "LBY"
+
+
+def test_mentions_of_one_event_merge_within_an_article():
+    text = ("Britain circulated a draft resolution on Libya to the Security Council.\n\n"
+            "Diplomats said Russia blocked the draft on Thursday.\n\n"
+            "The council could not adopt the British text, which Russia objected to.")
+    events = [e for e in run(text) if e["event_type"] == "resolution"]
+    assert len(events) == 1
+    assert events[0]["status"] == "blocked" and len(events[0]["evidence"]) >= 2
+
+
+def test_every_quote_is_the_verbatim_sentence_with_offsets():
+    text = "Title here\n\nOn Monday, Jordan urged an immediate ceasefire in Gaza. Other news followed."
+    for ev in run(text):
+        for q in ev["evidence"]:
+            assert text[q["start"]:q["end"]] == q["quote"]

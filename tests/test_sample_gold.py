@@ -1,0 +1,43 @@
+"""The built-in sample corpus and its gold files (written from the annotation guide, not from the code)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from pipelines.evaluate import load_gold, run_eval
+from pipelines.textnorm import ground
+
+from .conftest import SAMPLE
+
+SAMPLE_MICRO_F1_FLOOR = 0.75
+
+
+def test_sample_gold_anchors_are_in_their_articles():
+    for doc in load_gold(SAMPLE / "gold"):
+        text = (SAMPLE / doc["article"]).read_text(encoding="utf-8")
+        for ev in doc["events"]:
+            for anchor in ev["anchors"]:
+                assert ground(anchor, text), (doc["article"], anchor)
+
+
+def test_rules_extractor_does_not_regress_on_the_sample_gold():
+    report = run_eval(SAMPLE / "gold", [SAMPLE], extractor="rules")
+    assert report["articles"] == 14
+    assert report["detection"]["micro"]["f1"] >= SAMPLE_MICRO_F1_FLOOR, json.dumps(report["detection"], indent=1)
+    for etype, r in report["detection"]["per_type"].items():
+        assert r["tp"] > 0, etype
+
+
+def test_eval_cli_writes_json_and_gates_on_f1(tmp_path):
+    exe = Path(sys.executable).parent / "eventbuilder"
+    out = tmp_path / "scores.json"
+    ok = subprocess.run([str(exe), "eval", "--gold", str(SAMPLE / "gold"), str(SAMPLE), "--json", str(out),
+                         "--fail-under", "0.1"], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "micro" in ok.stdout and "False positives" in ok.stdout and "Misses" in ok.stdout
+    data = json.loads(out.read_text())
+    assert set(data) >= {"detection", "arguments", "grounding", "false_positives", "misses"}
+    gate = subprocess.run([str(exe), "eval", "--gold", str(SAMPLE / "gold"), str(SAMPLE), "--fail-under", "0.99"],
+                          capture_output=True, text=True, timeout=300)
+    assert gate.returncode == 1 and "below --fail-under" in gate.stderr
