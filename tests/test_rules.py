@@ -139,3 +139,22 @@ def test_every_quote_is_the_verbatim_sentence_with_offsets():
     for ev in run(text):
         for q in ev["evidence"]:
             assert text[q["start"]:q["end"]] == q["quote"]
+
+
+def test_acronyms_match_only_in_capitals():
+    from pipelines.normalize.gazetteer import gazetteer
+    from pipelines.textnorm import fold
+
+    names = {m.entry.name for m in gazetteer().find_actors(fold("The US and the UN told us to wait."))}
+    assert {"United States", "United Nations"} <= names
+    assert [m for m in gazetteer().find_actors(fold("They told us about the un-named source.")) ] == []
+
+
+def test_arabic_aliases_with_attached_prefixes_and_demonyms():
+    from pipelines.normalize.gazetteer import gazetteer
+    from pipelines.textnorm import fold
+
+    found = [(m.entry.name, m.demonym) for m in gazetteer().find_actors(
+        fold("وقال الرئيس الروسي للصحفيين إن لافروف أكد أن لروسيا وللولايات المتحدة موقفا"))]
+    assert ("Russia", True) in found and ("Sergey Lavrov", False) in found
+    assert ("Russia", False) in found and ("United States", False) in found

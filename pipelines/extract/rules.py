@@ -442,8 +442,8 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     gaz = gaz or gazetteer()
     lx = lexicon()
     folded = fold(article.text)
-    actors = gaz.find_actors(folded.text)
-    places = gaz.find_places(folded.text)
+    actors = gaz.find_actors(folded)
+    places = gaz.find_places(folded)
     ctx = _Ctx(article, folded, gaz, actors, places, conflict_country(actors, places, gaz),
                bool(lx.arms_violation.search(folded.text)))
     events: list[dict] = []

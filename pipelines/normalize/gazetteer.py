@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.data import load_yaml
-from pipelines.textnorm import normalize
+from pipelines.textnorm import Folded, normalize
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,32 @@ _WORD_AFTER = r"(?![^\W_])"
 _PREFIX = r"(?:[وف]?[بلك]?)"
 
 
+def _is_acronym(token: str) -> bool:
+    letters = token.replace(".", "")
+    return letters.isalpha() and letters.isupper() and len(letters) <= 5
+
+
+def _same_acronyms(found: str, alias: str) -> bool:
+    """Acronym tokens must be written in capitals; other tokens may differ in case ("The UN")."""
+    return all(f == a if _is_acronym(a) else True for f, a in zip(found.split(), alias.split(), strict=False))
+
+
 @dataclass
 class Matcher:
     """One regular expression over every alias, longest alias first."""
 
     table: dict[str, tuple[object, bool]] = field(default_factory=dict)
+    # Acronyms (US, UN, RSF) match only in capitals: "us" is a pronoun.
+    acronyms: dict[str, str] = field(default_factory=dict)
     _re: re.Pattern | None = None
 
     def add(self, alias: str, entry: object, demonym: bool = False) -> None:
-        folded = normalize(str(alias)).strip()
+        alias = str(alias).strip()
+        folded = normalize(alias)
         if len(folded) < 2:
             return
+        if alias.isascii() and any(_is_acronym(t) for t in alias.split()):
+            self.acronyms.setdefault(folded, alias)
         for form in {folded, folded[2:] if folded.startswith("ال") and len(folded) > 4 else folded}:
             if form != folded:
                 form = "ل" + form  # لل + word: the ل of ال merges with the preposition
@@ -77,12 +92,15 @@ class Matcher:
         alts = "|".join(re.escape(a) for a in sorted(self.table, key=len, reverse=True))
         self._re = re.compile(rf"{_WORD_BEFORE}{_PREFIX}(?P<a>{alts}){_WORD_AFTER}")
 
-    def find(self, folded: str) -> list[Mention]:
+    def find(self, folded: Folded) -> list[Mention]:
         if self._re is None:
             self.compile()
         out = []
-        for m in self._re.finditer(folded):
+        for m in self._re.finditer(folded.text):
             entry, demonym = self.table[m["a"]]
+            acronym = self.acronyms.get(m["a"])
+            if acronym and not _same_acronyms(folded.original[slice(*folded.span(m.start("a"), m.end("a")))], acronym):
+                continue
             out.append(Mention(entry, m.start("a"), m.end("a"), demonym))
         return out
 
@@ -132,10 +150,11 @@ class Gazetteer:
                 self.place_matcher.add(alias, place)
         self.conflicts = {c for a in self.actors.values() for c in a.party_in}
 
-    def find_actors(self, folded: str) -> list[Mention]:
+    def find_actors(self, folded: Folded) -> list[Mention]:
+        """Actor mentions, with spans in ``folded.text``."""
         return self.actor_matcher.find(folded)
 
-    def find_places(self, folded: str) -> list[Mention]:
+    def find_places(self, folded: Folded) -> list[Mention]:
         return self.place_matcher.find(folded)
 
     def actor(self, name: str) -> Actor | None:
