@@ -5,7 +5,6 @@ articles (ingest) -> event_mentions (extract) -> validated_events (validate)
 the logic and its tests live in those modules, not here.
 """
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -36,7 +35,9 @@ def sample_corpus() -> Path:
     return Path(str(data_path("sample")))
 
 
-@dg.asset(group_name="ingest", description="Input articles read, decoded and cleaned; bad inputs quarantined.")
+@dg.asset(
+    group_name="ingest", description="Input articles read, decoded and cleaned; bad inputs quarantined."
+)
 def articles(context: dg.AssetExecutionContext, config: InputConfig) -> ingest_stage.Ingested:
     paths = [Path(p) for p in config.paths] or [sample_corpus()]
     result = ingest_stage.ingest(paths)
@@ -45,8 +46,9 @@ def articles(context: dg.AssetExecutionContext, config: InputConfig) -> ingest_s
 
 
 @dg.asset(group_name="extract", description="Candidate events of every article.")
-def event_mentions(context: dg.AssetExecutionContext, articles: ingest_stage.Ingested,
-                   extractor: ExtractorSettings) -> extract_stage.Extraction:
+def event_mentions(
+    context: dg.AssetExecutionContext, articles: ingest_stage.Ingested, extractor: ExtractorSettings
+) -> extract_stage.Extraction:
     ex = extractor.build()
     if extractor.show_progress:
         from pipelines.progress import progress_bar
@@ -55,43 +57,61 @@ def event_mentions(context: dg.AssetExecutionContext, articles: ingest_stage.Ing
             result = extract_stage.extract_all(articles.articles, ex, progress=lambda _a: advance())
     else:
         result = extract_stage.extract_all(articles.articles, ex)
-    context.add_output_metadata({"candidates": len(result.events), "failed": len(result.failed),
-                                 "extractor": ex.name})
+    context.add_output_metadata(
+        {"candidates": len(result.events), "failed": len(result.failed), "extractor": ex.name}
+    )
     return result
 
 
-@dg.asset(group_name="validate", description="Candidates that are grounded and schema-valid; the rest quarantined.")
-def validated_events(context: dg.AssetExecutionContext, articles: ingest_stage.Ingested,
-                     event_mentions: extract_stage.Extraction) -> validate_stage.Validated:
+@dg.asset(
+    group_name="validate", description="Candidates that are grounded and schema-valid; the rest quarantined."
+)
+def validated_events(
+    context: dg.AssetExecutionContext,
+    articles: ingest_stage.Ingested,
+    event_mentions: extract_stage.Extraction,
+) -> validate_stage.Validated:
     result = validate_stage.validate_all(articles.articles, event_mentions.events)
     context.add_output_metadata({"valid": len(result.events), "quarantined": len(result.quarantine)})
     return result
 
 
 @dg.asset(group_name="publish", description="Parquet tables events, articles and quarantine.")
-def published_dataset(context: dg.AssetExecutionContext, config: PublishConfig, articles: ingest_stage.Ingested,
-                      event_mentions: extract_stage.Extraction, validated_events: validate_stage.Validated,
-                      output: OutputLocation) -> publish_stage.Published:
-    result = publish_stage.publish(output.folder(), articles, event_mentions, validated_events,
-                                   run_id=config.run_id or None)
+def published_dataset(
+    context: dg.AssetExecutionContext,
+    config: PublishConfig,
+    articles: ingest_stage.Ingested,
+    event_mentions: extract_stage.Extraction,
+    validated_events: validate_stage.Validated,
+    output: OutputLocation,
+) -> publish_stage.Published:
+    result = publish_stage.publish(
+        output.folder(), articles, event_mentions, validated_events, run_id=config.run_id or None
+    )
     counts = result.counts()
-    context.add_output_metadata({
-        "path": dg.MetadataValue.path(str(result.output.resolve())),
-        "run_id": result.run_id,
-        "events": len(result.events),
-        "articles_by_state": dg.MetadataValue.json(counts["articles"]),
-        "events_by_type": dg.MetadataValue.json(counts["events"]),
-    })
+    context.add_output_metadata(
+        {
+            "path": dg.MetadataValue.path(str(result.output.resolve())),
+            "run_id": result.run_id,
+            "events": len(result.events),
+            "articles_by_state": dg.MetadataValue.json(counts["articles"]),
+            "events_by_type": dg.MetadataValue.json(counts["events"]),
+        }
+    )
     return result
 
 
-@dg.asset_check(asset=validated_events, description="Every validated event conforms to schemas/event.schema.json.")
+@dg.asset_check(
+    asset=validated_events, description="Every validated event conforms to schemas/event.schema.json."
+)
 def events_match_schema(validated_events: validate_stage.Validated) -> dg.AssetCheckResult:
     bad = [e for e in validated_events.events if validation_errors(e)]
     return dg.AssetCheckResult(passed=not bad, metadata={"invalid": len(bad)})
 
 
-@dg.asset_check(asset=published_dataset, description="Every published quote is text[start:end] of its article.")
+@dg.asset_check(
+    asset=published_dataset, description="Every published quote is text[start:end] of its article."
+)
 def quotes_grounded(published_dataset: publish_stage.Published) -> dg.AssetCheckResult:
     from pipelines.checks import ungrounded_quotes
 
@@ -99,14 +119,20 @@ def quotes_grounded(published_dataset: publish_stage.Published) -> dg.AssetCheck
     return dg.AssetCheckResult(passed=not bad, metadata={"ungrounded": len(bad), "first": str(bad[:3])})
 
 
-@dg.asset_check(asset=published_dataset, description="Every input ends in exactly one state.",
-                additional_ins={"articles": dg.AssetIn("articles")})
-def articles_accounted_for(articles: ingest_stage.Ingested,
-                           published_dataset: publish_stage.Published) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=published_dataset,
+    description="Every input ends in exactly one state.",
+    additional_ins={"articles": dg.AssetIn("articles")},
+)
+def articles_accounted_for(
+    articles: ingest_stage.Ingested, published_dataset: publish_stage.Published
+) -> dg.AssetCheckResult:
     from pipelines.checks import unaccounted_inputs
 
     missing = unaccounted_inputs(published_dataset.output, articles)
-    return dg.AssetCheckResult(passed=not missing, metadata={"unaccounted": len(missing), "first": str(missing[:3])})
+    return dg.AssetCheckResult(
+        passed=not missing, metadata={"unaccounted": len(missing), "first": str(missing[:3])}
+    )
 
 
 ASSETS = [articles, event_mentions, validated_events, published_dataset]

@@ -19,8 +19,19 @@ class BuildResult:
     error: str | None = None
 
 
-def build(paths: list[Path], output: Path, extractor: str = "auto", model: str = "",
-          show_progress: bool = False, run_id: str = "") -> BuildResult:
+def _message(event) -> str:
+    error = event.step_failure_data.error
+    return error.message.strip() if error else "?"
+
+
+def build(
+    paths: list[Path],
+    output: Path,
+    extractor: str = "auto",
+    model: str = "",
+    show_progress: bool = False,
+    run_id: str = "",
+) -> BuildResult:
     import dagster as dg
 
     from pipelines.assets import ASSETS, CHECKS
@@ -44,16 +55,10 @@ def build(paths: list[Path], output: Path, extractor: str = "auto", model: str =
             instance=instance,
             raise_on_error=False,
         )
-        checks = {
-            ev.check_name: ev.passed
-            for ev in result.get_asset_check_evaluations()
-        }
+        checks = {ev.check_name: ev.passed for ev in result.get_asset_check_evaluations()}
         if not result.success:
             failures = [ev for ev in result.all_events if ev.is_step_failure]
-            detail = "; ".join(
-                f"{ev.step_key}: {ev.step_failure_data.error.message.strip() if ev.step_failure_data.error else '?'}"
-                for ev in failures
-            )
+            detail = "; ".join(f"{ev.step_key}: {_message(ev)}" for ev in failures)
             published = None
             if "published_dataset" not in {ev.step_key for ev in failures}:
                 try:

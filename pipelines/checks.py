@@ -19,13 +19,14 @@ def read_table(output: Path, name: str):
 
 
 def ungrounded_quotes(output: Path) -> list[str]:
-    texts = dict(zip(*read_table(output, "articles").select(["article_id", "text"]).to_pydict().values(),
-                     strict=True))
+    texts = dict(
+        zip(*read_table(output, "articles").select(["article_id", "text"]).to_pydict().values(), strict=True)
+    )
     bad = []
     for row in read_table(output, "events").select(["event_id", "evidence"]).to_pylist():
         for ev in row["evidence"]:
             text = texts.get(ev["article_id"]) or ""
-            if text[ev["start"]:ev["end"]] != ev["quote"] or not ev["quote"]:
+            if text[ev["start"] : ev["end"]] != ev["quote"] or not ev["quote"]:
                 bad.append(f"{row['event_id']}: {ev['quote'][:60]!r}")
     return bad
 
@@ -35,8 +36,9 @@ def unaccounted_inputs(output: Path, ingested: Ingested) -> list[str]:
     states = {}
     for r in rows:
         states.setdefault(r["source"], []).append(r["state"])
-    inputs = [a.source for a in ingested.articles] + [r.source for r in ingested.rejected
-                                                       if r.reason != "bad_manifest"]
+    inputs = [a.source for a in ingested.articles] + [
+        r.source for r in ingested.rejected if r.reason != "bad_manifest"
+    ]
     problems = [f"{s}: no row" for s in inputs if s not in states]
     problems += [f"{s}: {len(v)} rows" for s, v in states.items() if len(v) != 1]
     return problems

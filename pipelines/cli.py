@@ -38,7 +38,8 @@ PathsArg = Annotated[
 ExtractorOpt = Annotated[
     str,
     typer.Option(
-        "--extractor", "-x",
+        "--extractor",
+        "-x",
         help="auto: the LLM when a model is configured (--model or EVENTBUILDER_MODEL), else rules; "
         "rules: the embedded offline extractor; llm: a model through litellm.",
     ),
@@ -118,12 +119,15 @@ def _summary(result, elapsed: float) -> None:
 
 @app.command(name="eval")
 def evaluate(
-    gold: Annotated[Path, typer.Option("--gold", help="Folder of gold JSON files (one per article, same stem).")],
+    gold: Annotated[
+        Path, typer.Option("--gold", help="Folder of gold JSON files (one per article, same stem).")
+    ],
     paths: PathsArg = None,
     extractor: ExtractorOpt = "rules",
     model: ModelOpt = "",
     dataset: Annotated[
-        Path | None, typer.Option("--dataset", help="Score an already published dataset instead of extracting.")
+        Path | None,
+        typer.Option("--dataset", help="Score an already published dataset instead of extracting."),
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON.")] = None,
     fail_under: Annotated[

@@ -1,13 +1,15 @@
 """The Dagster code location: ``dagster dev -m pipelines.definitions`` shows it."""
 
-
 import dagster as dg
 
 from pipelines.assets import ASSETS, CHECKS
 from pipelines.resources import ExtractorSettings, OutputLocation
 
-build_dataset = dg.define_asset_job("build_dataset", selection=dg.AssetSelection.assets(*ASSETS),
-                                    description="Ingest, extract, validate and publish the dataset.")
+build_dataset = dg.define_asset_job(
+    "build_dataset",
+    selection=dg.AssetSelection.assets(*ASSETS),
+    description="Ingest, extract, validate and publish the dataset.",
+)
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -54,8 +54,10 @@ def _find_articles(gold: list[dict], gold_dir: Path, paths: list[Path]) -> dict[
     by_name = {Path(a.source).name: a for a in result.articles}
     missing = sorted(wanted - set(by_name))
     if missing:
-        raise FileNotFoundError(f"articles named by the gold files not found under {', '.join(map(str, roots))}: "
-                                f"{', '.join(missing[:5])}")
+        raise FileNotFoundError(
+            f"articles named by the gold files not found under {', '.join(map(str, roots))}: "
+            f"{', '.join(missing[:5])}"
+        )
     return by_name
 
 
@@ -76,11 +78,18 @@ def match(preds: list[dict], golds: list[dict], text: str) -> list[tuple[int, in
 
     Maximum bipartite matching, so two predictions for one gold event give one match.
     """
-    pspans = [[(e["start"], e["end"]) for e in p.get("evidence", []) if isinstance(e.get("start"), int)]
-              or _spans([e["quote"] for e in p.get("evidence", [])], text) for p in preds]
+    pspans = [
+        [(e["start"], e["end"]) for e in p.get("evidence", []) if isinstance(e.get("start"), int)]
+        or _spans([e["quote"] for e in p.get("evidence", [])], text)
+        for p in preds
+    ]
     gspans = [_spans(g.get("anchors", []), text) for g in golds]
     edges = {
-        i: [j for j, g in enumerate(golds) if g["event_type"] == p["event_type"] and _overlaps(pspans[i], gspans[j])]
+        i: [
+            j
+            for j, g in enumerate(golds)
+            if g["event_type"] == p["event_type"] and _overlaps(pspans[i], gspans[j])
+        ]
         for i, p in enumerate(preds)
     }
     owner: dict[int, int] = {}
@@ -148,13 +157,25 @@ def score(pairs: list[tuple[dict, list[dict], list[dict], str]]) -> dict:
             if p["event_type"] in counts:
                 counts[p["event_type"]][0 if i in mp else 1] += 1
             if i not in mp:
-                fps.append({"article": doc["article"], "event_type": p["event_type"], "status": p.get("status"),
-                            "quote": (p.get("evidence") or [{}])[0].get("quote")})
+                fps.append(
+                    {
+                        "article": doc["article"],
+                        "event_type": p["event_type"],
+                        "status": p.get("status"),
+                        "quote": (p.get("evidence") or [{}])[0].get("quote"),
+                    }
+                )
         for j, g in enumerate(golds):
             if j not in mg:
                 counts.setdefault(g["event_type"], [0, 0, 0])[2] += 1
-                misses.append({"article": doc["article"], "event_type": g["event_type"], "status": g.get("status"),
-                               "anchor": (g.get("anchors") or [None])[0]})
+                misses.append(
+                    {
+                        "article": doc["article"],
+                        "event_type": g["event_type"],
+                        "status": g.get("status"),
+                        "anchor": (g.get("anchors") or [None])[0],
+                    }
+                )
         for i, j in matched:
             p, g = preds[i], golds[j]
             pr, gr = _pred_roles(p), _gold_roles(g)
@@ -181,9 +202,16 @@ def score(pairs: list[tuple[dict, list[dict], list[dict], str]]) -> dict:
         "detection": {"per_type": per_type, "micro": micro},
         "arguments": {
             "actors": actors,
-            **{k: {"correct": c, "total": n, "accuracy": round(c / n, 4) if n else None} for k, (c, n) in acc.items()},
+            **{
+                k: {"correct": c, "total": n, "accuracy": round(c / n, 4) if n else None}
+                for k, (c, n) in acc.items()
+            },
         },
-        "grounding": {"quotes": quotes, "grounded": grounded, "rate": round(grounded / quotes, 4) if quotes else None},
+        "grounding": {
+            "quotes": quotes,
+            "grounded": grounded,
+            "rate": round(grounded / quotes, 4) if quotes else None,
+        },
         "false_positives": fps,
         "misses": misses,
     }
@@ -206,8 +234,9 @@ def _dataset_events(dataset: Path) -> tuple[dict[str, list[dict]], dict[str, str
     return events, by_name
 
 
-def run_eval(gold_dir: Path, paths: list[Path], extractor: str = "rules", model: str = "",
-             dataset: Path | None = None) -> dict:
+def run_eval(
+    gold_dir: Path, paths: list[Path], extractor: str = "rules", model: str = "", dataset: Path | None = None
+) -> dict:
     gold = load_gold(gold_dir)
     pairs = []
     if dataset is not None:
@@ -250,7 +279,11 @@ def print_report(report: dict, show: int = 50) -> None:
         t.add_column(col, justify="left" if col == "type" else "right")
     rows = list(report["detection"]["per_type"].items()) + [("micro", report["detection"]["micro"])]
     for name, r in rows:
-        t.add_row(name, *(str(r[k]) for k in ("tp", "fp", "fn")), *(f"{r[k]:.3f}" for k in ("precision", "recall", "f1")))
+        t.add_row(
+            name,
+            *(str(r[k]) for k in ("tp", "fp", "fn")),
+            *(f"{r[k]:.3f}" for k in ("precision", "recall", "f1")),
+        )
     con.print(t)
     a = Table(title="Arguments on matched events")
     for col in ("measure", "value", "detail"):
@@ -259,15 +292,29 @@ def print_report(report: dict, show: int = 50) -> None:
         a.add_row(f"actor F1 ({role})", f"{r['f1']:.3f}", f"P {r['precision']:.3f} R {r['recall']:.3f}")
     for k in ("status", "date", "country"):
         r = report["arguments"][k]
-        a.add_row(f"{k} accuracy", "n/a" if r["accuracy"] is None else f"{r['accuracy']:.3f}", f"{r['correct']}/{r['total']}")
+        a.add_row(
+            f"{k} accuracy",
+            "n/a" if r["accuracy"] is None else f"{r['accuracy']:.3f}",
+            f"{r['correct']}/{r['total']}",
+        )
     g = report["grounding"]
-    a.add_row("grounding rate", "n/a" if g["rate"] is None else f"{g['rate']:.3f}", f"{g['grounded']}/{g['quotes']} quotes")
+    a.add_row(
+        "grounding rate",
+        "n/a" if g["rate"] is None else f"{g['rate']:.3f}",
+        f"{g['grounded']}/{g['quotes']} quotes",
+    )
     con.print(a)
-    for title, key, field in (("False positives", "false_positives", "quote"), ("Misses", "misses", "anchor")):
+    for title, key, field in (
+        ("False positives", "false_positives", "quote"),
+        ("Misses", "misses", "anchor"),
+    ):
         items = report[key]
         con.print(f"[bold]{title}[/bold] ({len(items)})")
         for it in items[:show]:
-            con.print(f"  {it['article']}  {it['event_type']}/{it['status']}: {(it[field] or '')[:160]}", markup=False)
+            con.print(
+                f"  {it['article']}  {it['event_type']}/{it['status']}: {(it[field] or '')[:160]}",
+                markup=False,
+            )
 
 
 def write_json(report: dict, path: Path) -> None:

@@ -135,8 +135,8 @@ def decode(raw: bytes) -> tuple[str, str]:
 @cache
 def _debris() -> tuple[re.Pattern, re.Pattern]:
     spec = load_yaml("boilerplate.yaml")
-    cut = re.compile(r"^\W*(?:%s)\W*$" % "|".join(spec["cut"]))
-    line = re.compile(r"^\W*(?:%s)\W*$" % "|".join(spec["line"]))
+    cut = re.compile(rf"^\W*(?:{'|'.join(spec['cut'])})\W*$")
+    line = re.compile(rf"^\W*(?:{'|'.join(spec['line'])})\W*$")
     return cut, line
 
 
@@ -166,10 +166,42 @@ def clean_text(text: str) -> str:
 class _MainText(HTMLParser):
     """Text of block elements, skipping scripts, navigation, headers, footers and forms."""
 
-    SKIP = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "button",
-            "select", "svg", "iframe", "template", "figure"}
-    BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "br", "tr", "blockquote",
-             "section", "article", "main", "pre", "dd", "dt"}
+    SKIP = {
+        "script",
+        "style",
+        "noscript",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "form",
+        "button",
+        "select",
+        "svg",
+        "iframe",
+        "template",
+        "figure",
+    }
+    BLOCK = {
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "br",
+        "tr",
+        "blockquote",
+        "section",
+        "article",
+        "main",
+        "pre",
+        "dd",
+        "dt",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -331,8 +363,15 @@ def _records(path: Path, manifests: dict[Path, dict]) -> Iterator[Article | Reje
             if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
                 yield Rejected(where, "missing_text", f"line {lineno}: no string field 'text'")
                 continue
-            yield _article(where, rec["text"], encoding, {**meta, **{k: rec.get(k) for k in
-                           ("title", "url", "published", "outlet", "language", "id")}})
+            yield _article(
+                where,
+                rec["text"],
+                encoding,
+                {
+                    **meta,
+                    **{k: rec.get(k) for k in ("title", "url", "published", "outlet", "language", "id")},
+                },
+            )
         return
     title = None
     if suffix in {".html", ".htm"}:
@@ -368,8 +407,14 @@ def ingest(paths: Iterable[Path]) -> Ingested:
             if isinstance(rec, Rejected):
                 rejected.append(rec)
             elif rec.article_id in seen:
-                rejected.append(Rejected(rec.source, "duplicate", f"same text as {seen[rec.article_id]}",
-                                         meta={"article_id": rec.article_id}))
+                rejected.append(
+                    Rejected(
+                        rec.source,
+                        "duplicate",
+                        f"same text as {seen[rec.article_id]}",
+                        meta={"article_id": rec.article_id},
+                    )
+                )
             else:
                 seen[rec.article_id] = rec.source
                 articles.append(rec)

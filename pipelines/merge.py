@@ -21,7 +21,11 @@ from collections.abc import Iterable
 from pipelines.schema import statuses_for
 
 # Roles that identify an event: the body that acts, who calls, who sends (else who receives).
-_KEY_ROLES = {"resolution": ("body",), "ceasefire_call": ("caller",), "arms_delivery": ("supplier", "recipient")}
+_KEY_ROLES = {
+    "resolution": ("body",),
+    "ceasefire_call": ("caller",),
+    "arms_delivery": ("supplier", "recipient"),
+}
 _PRECISION = {"day": 3, "month": 2, "year": 1, "unknown": 0}
 
 
@@ -63,18 +67,33 @@ def combine(a: dict, b: dict) -> dict:
     else:
         out["status"] = min(a["status"], b["status"], key=order.index)
     seen = {(x["role"], x["name"]) for x in a.get("actors", [])}
-    out["actors"] = list(a.get("actors", [])) + [x for x in b.get("actors", []) if (x["role"], x["name"]) not in seen]
+    out["actors"] = list(a.get("actors", [])) + [
+        x for x in b.get("actors", []) if (x["role"], x["name"]) not in seen
+    ]
     # A person subsumes their own state in the same role (Putin over Russia).
     people = {(x["role"], x.get("iso3")) for x in out["actors"] if x.get("actor_type") == "official"}
-    out["actors"] = [x for x in out["actors"]
-                     if not (x.get("actor_type") == "state" and (x["role"], x.get("iso3")) in people)]
+    out["actors"] = [
+        x
+        for x in out["actors"]
+        if not (x.get("actor_type") == "state" and (x["role"], x.get("iso3")) in people)
+    ]
     ev_seen = {(x["article_id"], x["start"], x["end"]) for x in a["evidence"]}
-    out["evidence"] = list(a["evidence"]) + [x for x in b["evidence"]
-                                             if (x["article_id"], x["start"], x["end"]) not in ev_seen]
+    out["evidence"] = list(a["evidence"]) + [
+        x for x in b["evidence"] if (x["article_id"], x["start"], x["end"]) not in ev_seen
+    ]
     if _PRECISION[b.get("date_precision", "unknown")] > _PRECISION[a.get("date_precision", "unknown")]:
         out["date"], out["date_precision"] = b.get("date"), b.get("date_precision")
-    for key in ("location", "country", "conflict_country", "symbol", "votes_for", "votes_against",
-                "abstentions", "materiel", "notes"):
+    for key in (
+        "location",
+        "country",
+        "conflict_country",
+        "symbol",
+        "votes_for",
+        "votes_against",
+        "abstentions",
+        "materiel",
+        "notes",
+    ):
         if out.get(key) is None and b.get(key) is not None:
             out[key] = b[key]
     if b.get("location") and a.get("location") is None:

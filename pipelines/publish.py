@@ -77,8 +77,9 @@ def event_rows(events: list[dict], run_id: str) -> list[dict]:
     return rows
 
 
-def article_rows(ingested: Ingested, extraction: Extraction, validated: Validated,
-                 events: list[dict], run_id: str) -> list[dict]:
+def article_rows(
+    ingested: Ingested, extraction: Extraction, validated: Validated, events: list[dict], run_id: str
+) -> list[dict]:
     cited: dict[str, int] = {}
     for ev in events:
         for aid in {x["article_id"] for x in ev["evidence"]}:
@@ -96,20 +97,41 @@ def article_rows(ingested: Ingested, extraction: Extraction, validated: Validate
             state, reason = "extracted", None
         else:
             state, reason = "no_events", None
-        row.update(state=state, reason=reason, n_events=cited.get(art.article_id, 0),
-                   n_rejected=rejected.get(art.article_id, 0), run_id=run_id)
+        row.update(
+            state=state,
+            reason=reason,
+            n_events=cited.get(art.article_id, 0),
+            n_rejected=rejected.get(art.article_id, 0),
+            run_id=run_id,
+        )
         rows.append(row)
     for rej in ingested.rejected:
-        rows.append({"article_id": rej.meta.get("article_id") or f"rejected:{rej.source}",
-                     "source": rej.source, "state": "quarantined",
-                     "reason": f"{rej.reason}: {rej.detail}" if rej.detail else rej.reason,
-                     "n_events": 0, "n_rejected": 0, "run_id": run_id})
+        rows.append(
+            {
+                "article_id": rej.meta.get("article_id") or f"rejected:{rej.source}",
+                "source": rej.source,
+                "state": "quarantined",
+                "reason": f"{rej.reason}: {rej.detail}" if rej.detail else rej.reason,
+                "n_events": 0,
+                "n_rejected": 0,
+                "run_id": run_id,
+            }
+        )
     return rows
 
 
 def quarantine_rows(ingested: Ingested, validated: Validated, run_id: str) -> list[dict]:
-    rows = [{"kind": "article", "article_id": rej.meta.get("article_id"), "source": rej.source,
-             "reason": rej.reason, "detail": rej.detail, "run_id": run_id} for rej in ingested.rejected]
+    rows = [
+        {
+            "kind": "article",
+            "article_id": rej.meta.get("article_id"),
+            "source": rej.source,
+            "reason": rej.reason,
+            "detail": rej.detail,
+            "run_id": run_id,
+        }
+        for rej in ingested.rejected
+    ]
     rows += [{**q, "run_id": run_id} for q in validated.quarantine]
     return rows
 
@@ -122,14 +144,19 @@ def _write(table: pa.Table, folder: Path, partition_by_year: bool, run_id: str) 
     kwargs = {}
     if partition_by_year:
         # "unknown" rather than Hive's null partition: pandas cannot read a null dictionary partition.
-        years = pa.array([(d or "")[:4] or UNKNOWN_YEAR for d in table.column("date").to_pylist()], pa.string())
+        years = pa.array(
+            [(d or "")[:4] or UNKNOWN_YEAR for d in table.column("date").to_pylist()], pa.string()
+        )
         table = table.append_column("year", years)
         kwargs = {"partitioning": ds.partitioning(pa.schema([("year", pa.string())]), flavor="hive")}
     ds.write_dataset(
-        table, folder, format="parquet",
+        table,
+        folder,
+        format="parquet",
         file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
         basename_template=f"part-{run_id}-{{i}}.parquet",
-        existing_data_behavior="error", **kwargs,
+        existing_data_behavior="error",
+        **kwargs,
     )
     if table.num_rows == 0:
         # Keep an empty file so that readers see the columns of an empty table.
@@ -149,8 +176,9 @@ def _swap(staged: Path, final: Path, run_id: str) -> None:
         shutil.rmtree(old)
 
 
-def publish(output: Path, ingested: Ingested, extraction: Extraction, validated: Validated,
-            run_id: str | None = None) -> Published:
+def publish(
+    output: Path, ingested: Ingested, extraction: Extraction, validated: Validated, run_id: str | None = None
+) -> Published:
     run_id = run_id or new_run_id()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,6 @@ CLI are configured the same way (``EVENTBUILDER_OUTPUT``, ``EVENTBUILDER_EXTRACT
 ``EVENTBUILDER_MODEL``).
 """
 
-
 import os
 from pathlib import Path
 

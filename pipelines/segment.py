@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 
-_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|St|No|Nos|vs|etc|Inc|Ltd|Jr|Sr|U\.S|U\.N|U\.K|e\.g|i\.e)|\b[A-Z])\.$")
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|St|No|Nos|vs|etc|Inc|Ltd|Jr|Sr|U\.S|U\.N|U\.K|e\.g|i\.e)|\b[A-Z])\.$"
+)
 _END = re.compile(r"[.!?؟…]+[\"'”»)\]]*(?=\s|$)")
 _CLAUSE = re.compile(r"[،,؛;:]\s")
 
@@ -55,7 +57,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
     for ls, le in _lines(text):
         start = ls
         for m in _END.finditer(text, ls, le):
-            head = text[start:m.start() + 1]
+            head = text[start : m.start() + 1]
             if m.group().startswith(".") and _ABBREV.search(head):
                 continue
             span = _trim(text, start, m.end())

@@ -16,13 +16,39 @@ from functools import cache
 
 _DROP = {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670", "\u0640", "\u200c", "\u200d", "\u200e", "\u200f"}
 _MAP = {
-    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
-    "ة": "ه", "ى": "ي", "ی": "ي", "ي": "ي", "ئ": "ي", "ؤ": "و", "ک": "ك", "ڪ": "ك",
-    "ۀ": "ه", "ە": "ه",
-    "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "″": '"',
-    "‘": "'", "’": "'", "‚": "'", "`": "'", "´": "'",
-    "–": "-", "—": "-", "ـ": "",
-    "،": ",", "؛": ";", "؟": "?",
+    "أ": "ا",
+    "إ": "ا",
+    "آ": "ا",
+    "ٱ": "ا",
+    "ٲ": "ا",
+    "ٳ": "ا",
+    "ة": "ه",
+    "ى": "ي",
+    "ی": "ي",
+    "ي": "ي",
+    "ئ": "ي",
+    "ؤ": "و",
+    "ک": "ك",
+    "ڪ": "ك",
+    "ۀ": "ه",
+    "ە": "ه",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "«": '"',
+    "»": '"',
+    "″": '"',
+    "‘": "'",
+    "’": "'",
+    "‚": "'",
+    "`": "'",
+    "´": "'",
+    "–": "-",
+    "—": "-",
+    "ـ": "",
+    "،": ",",
+    "؛": ";",
+    "؟": "?",
 }
 for _d in range(10):
     _MAP[chr(0x0660 + _d)] = str(_d)  # Arabic-Indic digits
@@ -89,7 +115,9 @@ def _loosen(folded: Folded) -> Folded:
     """
     dropped = {i for m in _PREFIX.finditer(folded.text) for i in range(m.start(), m.end())}
     keep = [i for i in range(len(folded.text)) if i not in dropped]
-    return Folded(folded.original, "".join(folded.text[i] for i in keep), tuple(folded.offsets[i] for i in keep))
+    return Folded(
+        folded.original, "".join(folded.text[i] for i in keep), tuple(folded.offsets[i] for i in keep)
+    )
 
 
 _EDGE = " \t\r\n\"'.,;:!?()[]-…"

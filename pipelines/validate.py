@@ -42,7 +42,7 @@ def ground_evidence(event: dict, articles: dict[str, Article]) -> list[str]:
             problems.append(f"evidence/{i}: quote not found in article: {quote[:120]!r}")
             continue
         ev["start"], ev["end"] = span
-        ev["quote"] = art.text[span[0]:span[1]]
+        ev["quote"] = art.text[span[0] : span[1]]
     return problems
 
 
@@ -59,15 +59,17 @@ def validate_all(articles: list[Article], candidates: list[dict]) -> Validated:
             problems = validation_errors(cand)
             reason = "schema_invalid"
         if problems:
-            out.quarantine.append({
-                "kind": "event",
-                "article_id": source_id,
-                "source": source,
-                "reason": reason,
-                "detail": "; ".join(problems),
-                "candidate": json.dumps(cand, ensure_ascii=False, default=str),
-                "extractor": cand.get("extractor"),
-            })
+            out.quarantine.append(
+                {
+                    "kind": "event",
+                    "article_id": source_id,
+                    "source": source,
+                    "reason": reason,
+                    "detail": "; ".join(problems),
+                    "candidate": json.dumps(cand, ensure_ascii=False, default=str),
+                    "extractor": cand.get("extractor"),
+                }
+            )
         else:
             out.events.append(cand)
     return out

@@ -14,5 +14,7 @@ SAMPLE = ROOT / "pipelines" / "data" / "sample"
 @pytest.fixture
 def seeds() -> Path:
     if not SEEDS.is_dir() or not SEED_GOLD.is_dir():
-        pytest.skip(f"../shared/corpus is absent ({SEEDS}): the seed articles and gold live outside this repo")
+        pytest.skip(
+            f"../shared/corpus is absent ({SEEDS}): the seed articles and gold live outside this repo"
+        )
     return SEEDS

@@ -33,7 +33,12 @@ def test_dates_resolve(sentence, published, expected):
 
 @pytest.mark.parametrize(
     "sentence",
-    ["دعا يوم السبت إلى وقف القتال", "in 3 May the ship arrived", "The council met on Thursday", "لا تاريخ هنا"],
+    [
+        "دعا يوم السبت إلى وقف القتال",
+        "in 3 May the ship arrived",
+        "The council met on Thursday",
+        "لا تاريخ هنا",
+    ],
 )
 def test_no_year_is_invented_without_a_publication_date(sentence):
     assert resolve_date(sentence, None) == (None, "unknown")

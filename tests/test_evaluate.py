@@ -17,13 +17,33 @@ GOLD = {
     "article": "a.txt",
     "published": "2020-01-10",
     "events": [
-        {"event_type": "ceasefire_call", "status": "called", "anchors": [S1], "actors": {"caller": ["Egypt"]},
-         "date": "2020-01-09", "date_precision": "day", "country": None},
-        {"event_type": "arms_delivery", "status": "confirmed", "anchors": [S2],
-         "actors": {"supplier": ["Turkey"]}, "date": None, "date_precision": "unknown", "country": "LBY"},
-        {"event_type": "resolution", "status": "adopted", "anchors": [S3],
-         "actors": {"body": ["United Nations Security Council"]}, "date": None, "date_precision": "unknown",
-         "country": "USA"},
+        {
+            "event_type": "ceasefire_call",
+            "status": "called",
+            "anchors": [S1],
+            "actors": {"caller": ["Egypt"]},
+            "date": "2020-01-09",
+            "date_precision": "day",
+            "country": None,
+        },
+        {
+            "event_type": "arms_delivery",
+            "status": "confirmed",
+            "anchors": [S2],
+            "actors": {"supplier": ["Turkey"]},
+            "date": None,
+            "date_precision": "unknown",
+            "country": "LBY",
+        },
+        {
+            "event_type": "resolution",
+            "status": "adopted",
+            "anchors": [S3],
+            "actors": {"body": ["United Nations Security Council"]},
+            "date": None,
+            "date_precision": "unknown",
+            "country": "USA",
+        },
     ],
 }
 
@@ -31,9 +51,14 @@ GOLD = {
 def pred(event_type, sentence, status, actors, date=None, country=None, quote=None):
     q = quote or sentence
     s = TEXT.index(q)
-    return {"event_type": event_type, "status": status, "date": date, "country": country,
-            "actors": [{"role": r, "name": n} for r, names in actors.items() for n in names],
-            "evidence": [{"article_id": "x", "quote": q, "start": s, "end": s + len(q)}]}
+    return {
+        "event_type": event_type,
+        "status": status,
+        "date": date,
+        "country": country,
+        "actors": [{"role": r, "name": n} for r, names in actors.items() for n in names],
+        "evidence": [{"article_id": "x", "quote": q, "start": s, "end": s + len(q)}],
+    }
 
 
 PERFECT = [
@@ -91,7 +116,10 @@ def test_wrong_type_is_a_false_positive_and_a_miss():
 
 
 def test_two_predictions_for_one_gold_event_match_once():
-    twice = [PERFECT[0], pred("ceasefire_call", S1, "called", {"caller": ["Egypt"]}, quote="دعت مصر يوم الخميس")]
+    twice = [
+        PERFECT[0],
+        pred("ceasefire_call", S1, "called", {"caller": ["Egypt"]}, quote="دعت مصر يوم الخميس"),
+    ]
     r = run(twice + PERFECT[1:])
     m = r["detection"]["micro"]
     assert (m["tp"], m["fp"], m["fn"]) == (3, 1, 0)
@@ -108,9 +136,11 @@ def test_wrong_arguments_are_scored_on_matched_pairs():
 
 
 def test_actor_names_fold_case_diacritics_and_aliases():
-    p = [pred("ceasefire_call", S1, "called", {"caller": ["EGYPT"]}, "2020-01-09"),
-         pred("arms_delivery", S2, "confirmed", {"supplier": ["تركيا"]}, country="LBY"),
-         pred("resolution", S3, "adopted", {"body": ["UN Security Council"]}, country="USA")]
+    p = [
+        pred("ceasefire_call", S1, "called", {"caller": ["EGYPT"]}, "2020-01-09"),
+        pred("arms_delivery", S2, "confirmed", {"supplier": ["تركيا"]}, country="LBY"),
+        pred("resolution", S3, "adopted", {"body": ["UN Security Council"]}, country="USA"),
+    ]
     assert run(p)["arguments"]["actors"]["all"]["f1"] == 1.0
 
 
@@ -132,8 +162,12 @@ def test_curly_and_straight_quotes_match():
     text = 'قال الوزير "ندعو إلى وقف فوري لإطلاق النار" في بيان.'
     q = "ندعو إلى وقف فوري لإطلاق النار"
     s = text.index(q)
-    p = {"event_type": "ceasefire_call", "status": "called", "actors": [],
-         "evidence": [{"article_id": "x", "quote": q, "start": s, "end": s + len(q)}]}
+    p = {
+        "event_type": "ceasefire_call",
+        "status": "called",
+        "actors": [],
+        "evidence": [{"article_id": "x", "quote": q, "start": s, "end": s + len(q)}],
+    }
     g = {"event_type": "ceasefire_call", "anchors": ["قال الوزير “ندعو إلى وقف فوري"]}
     assert len(match([p], [g], text)) == 1
 

@@ -32,7 +32,8 @@ def test_binary_content_is_not_decoded():
 def test_debris_lines_and_related_blocks_are_dropped():
     text = (
         "Title of the story\n\nThe council met on Monday.\n\nShare\n\nDiplomats said a vote is due.\n\n"
-        "It was the third meeting this month.\n\nRelated articles\n\nAnother story teaser …\n\nLeave a comment"
+        "It was the third meeting this month.\n\nRelated articles\n\nAnother story teaser …"
+        "\n\nLeave a comment"
     )
     cleaned = clean_text(text)
     assert "Share" not in cleaned
@@ -42,7 +43,10 @@ def test_debris_lines_and_related_blocks_are_dropped():
 
 
 def test_arabic_debris_is_dropped():
-    text = "عنوان الخبر\n\nدعت مصر إلى هدنة.\n\nوأكدت الخارجية ذلك في بيان.\n\nاقرأ أيضاً\n\nخبر آخر\n\nاترك تعليقاً"
+    text = (
+        "عنوان الخبر\n\nدعت مصر إلى هدنة.\n\nوأكدت الخارجية ذلك في بيان.\n\n"
+        "اقرأ أيضاً\n\nخبر آخر\n\nاترك تعليقاً"
+    )
     cleaned = clean_text(text)
     assert "خبر آخر" not in cleaned and "اترك" not in cleaned and "هدنة" in cleaned
 
@@ -66,22 +70,34 @@ def test_language_detection():
 
 
 def test_folder_ingest_with_manifest_jsonl_and_bad_files(tmp_path):
-    (tmp_path / "a.txt").write_text("First title\n\nBody of the first article about the truce.", encoding="utf-8")
+    (tmp_path / "a.txt").write_text(
+        "First title\n\nBody of the first article about the truce.", encoding="utf-8"
+    )
     (tmp_path / "b.txt").write_bytes(ARABIC.encode("cp1256"))
     (tmp_path / "bad.txt").write_bytes(b"\x00\x01\x02\x03" * 50 + b"\xff\xfe\x00")
     (tmp_path / "empty.txt").write_text("\n\nShare\n", encoding="utf-8")
-    (tmp_path / "dup.txt").write_text("First title\n\nBody of the first article about the truce.", encoding="utf-8")
+    (tmp_path / "dup.txt").write_text(
+        "First title\n\nBody of the first article about the truce.", encoding="utf-8"
+    )
     sub = tmp_path / "more"
     sub.mkdir()
     lines = [
-        json.dumps({"text": "A jsonl article about drones.", "title": "J1", "published": "2024-03-01T10:00:00Z",
-                    "outlet": "Wire", "url": "https://example.org/j1"}),
+        json.dumps(
+            {
+                "text": "A jsonl article about drones.",
+                "title": "J1",
+                "published": "2024-03-01T10:00:00Z",
+                "outlet": "Wire",
+                "url": "https://example.org/j1",
+            }
+        ),
         "{not json",
         json.dumps({"title": "no text"}),
     ]
     (sub / "batch.jsonl").write_text("\n".join(lines), encoding="utf-8")
     (tmp_path / "manifest.csv").write_text(
-        "file,published,language,outlet,url\na.txt,2024-01-05,en,Daily,\nb.txt,,ar,,\n", encoding="utf-8")
+        "file,published,language,outlet,url\na.txt,2024-01-05,en,Daily,\nb.txt,,ar,,\n", encoding="utf-8"
+    )
     result = ingest([tmp_path])
     by_name = {a.source.rsplit("/", 1)[-1]: a for a in result.articles}
     assert set(by_name) == {"a.txt", "b.txt", "batch.jsonl:1"}
@@ -91,8 +107,13 @@ def test_folder_ingest_with_manifest_jsonl_and_bad_files(tmp_path):
     j = by_name["batch.jsonl:1"]
     assert (j.title, j.published, j.outlet, j.url) == ("J1", "2024-03-01", "Wire", "https://example.org/j1")
     reasons = {r.source.rsplit("/", 1)[-1]: r.reason for r in result.rejected}
-    assert reasons == {"bad.txt": "undecodable", "empty.txt": "empty", "dup.txt": "duplicate",
-                       "batch.jsonl:2": "invalid_json", "batch.jsonl:3": "missing_text"}
+    assert reasons == {
+        "bad.txt": "undecodable",
+        "empty.txt": "empty",
+        "dup.txt": "duplicate",
+        "batch.jsonl:2": "invalid_json",
+        "batch.jsonl:3": "missing_text",
+    }
 
 
 def test_article_id_is_a_stable_content_hash(tmp_path):

@@ -28,7 +28,11 @@ def sample_build(tmp_path_factory):
 
 def test_sample_build_publishes_three_tables_and_passes_its_checks(sample_build):
     out, result = sample_build
-    assert result.checks == {"events_match_schema": True, "quotes_grounded": True, "articles_accounted_for": True}
+    assert result.checks == {
+        "events_match_schema": True,
+        "quotes_grounded": True,
+        "articles_accounted_for": True,
+    }
     for name in ("events", "articles", "quarantine"):
         assert (out / name).is_dir()
     manifest = json.loads((out / "_manifest.json").read_text())
@@ -55,7 +59,7 @@ def test_every_published_quote_is_verbatim_in_its_article(sample_build):
     n = 0
     for evidence in events["evidence"]:
         for ev in evidence:
-            assert texts[ev["article_id"]][ev["start"]:ev["end"]] == ev["quote"]
+            assert texts[ev["article_id"]][ev["start"] : ev["end"]] == ev["quote"]
             n += 1
     assert n >= len(events) > 0
 
@@ -66,14 +70,17 @@ def test_pandas_pyarrow_and_duckdb_read_the_dataset_as_is(sample_build):
     table = ds.dataset(out / "events", format="parquet", partitioning="hive").to_table()
     con = duckdb.connect()
     n_duck = con.execute(
-        f"select count(*) from read_parquet('{out}/events/**/*.parquet', hive_partitioning=true)").fetchone()[0]
+        f"select count(*) from read_parquet('{out}/events/**/*.parquet', hive_partitioning=true)"
+    ).fetchone()[0]
     assert len(pdf) == table.num_rows == n_duck > 0
     years = con.execute(
-        f"select distinct year from read_parquet('{out}/events/**/*.parquet', hive_partitioning=true)").fetchall()
+        f"select distinct year from read_parquet('{out}/events/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
     assert all(str(y[0]).isdigit() or y[0] == "unknown" for y in years)
     quotes = con.execute(
         f"select e.quote from read_parquet('{out}/events/**/*.parquet', hive_partitioning=true), "
-        f"unnest(evidence) as t(e) limit 1").fetchone()
+        f"unnest(evidence) as t(e) limit 1"
+    ).fetchone()
     assert quotes and quotes[0]
     for name in ("articles", "quarantine"):
         assert len(pd.read_parquet(out / name)) == ds.dataset(out / name).count_rows()
@@ -104,8 +111,9 @@ def test_bad_inputs_are_quarantined_and_the_run_goes_on(tmp_path):
     inp = tmp_path / "in"
     inp.mkdir()
     (inp / "good.txt").write_text(
-        "Egypt urges truce\n\nEgypt's foreign ministry on Tuesday called for an immediate ceasefire in Libya.",
-        encoding="utf-8")
+        "Egypt urges truce\n\nEgypt's foreign ministry on Tuesday called for an immediate truce in Libya.",
+        encoding="utf-8",
+    )
     (inp / "broken.txt").write_bytes(b"\x00\x9f\x92\x96" * 100)
     out = tmp_path / "out"
     result = build([inp], out, extractor="rules")
@@ -133,9 +141,11 @@ def test_help_answers_fast_and_explains():
 
 
 def test_help_does_not_import_dagster_or_litellm():
-    code = ("import sys; from pipelines import cli\n"
-            "try:\n    cli.app(['--help'])\nexcept SystemExit: pass\n"
-            "print(sorted(m for m in ('dagster', 'litellm', 'pandas') if m in sys.modules))")
+    code = (
+        "import sys; from pipelines import cli\n"
+        "try:\n    cli.app(['--help'])\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in ('dagster', 'litellm', 'pandas') if m in sys.modules))"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip().splitlines()[-1] == "[]"
 

@@ -25,8 +25,13 @@ def roles(ev):
 
 
 def test_english_ceasefire_call_with_caller_addressee_and_date():
-    ev = only(run("On Thursday, Egypt called on the Rapid Support Forces to agree to an immediate ceasefire "
-                  "in Sudan."), "ceasefire_call")
+    ev = only(
+        run(
+            "On Thursday, Egypt called on the Rapid Support Forces to agree to an immediate ceasefire "
+            "in Sudan."
+        ),
+        "ceasefire_call",
+    )
     assert ev["status"] == "called"
     assert roles(ev) == {"caller": {"Egypt"}, "addressee": {"Rapid Support Forces"}}
     assert (ev["date"], ev["date_precision"]) == ("2024-03-14", "day")
@@ -40,8 +45,10 @@ def test_arabic_ceasefire_call_with_orthographic_variants():
 
 
 def test_ceasefire_agreement_and_rejection():
-    assert only(run("The Houthis agreed to a nationwide truce in Yemen on Monday."), "ceasefire_call")["status"] \
+    assert (
+        only(run("The Houthis agreed to a nationwide truce in Yemen on Monday."), "ceasefire_call")["status"]
         == "agreed"
+    )
     rej = only(run("رفضت قوات الدعم السريع مقترح الهدنة الذي قدمته السعودية."), "ceasefire_call")
     assert rej["status"] == "rejected"
 
@@ -59,8 +66,13 @@ def test_calls_for_restraint_or_talk_of_a_ceasefire_are_not_calls(text):
 
 
 def test_vetoed_resolution_with_body_opposers_votes_and_seat():
-    ev = only(run("Russia vetoed a Security Council draft resolution on Syria on Friday by 13 votes in favour "
-                  "to 1 against."), "resolution")
+    ev = only(
+        run(
+            "Russia vetoed a Security Council draft resolution on Syria on Friday by 13 votes in favour "
+            "to 1 against."
+        ),
+        "resolution",
+    )
     assert ev["status"] == "vetoed"
     assert roles(ev)["body"] == {"United Nations Security Council"}
     assert "Russia" in roles(ev).get("opposer", set())
@@ -81,8 +93,13 @@ def test_background_resolution_is_not_an_event():
 
 
 def test_arms_delivery_supplier_recipient_mode_and_materiel():
-    ev = only(run("The United Arab Emirates flew drones and ammunition to the Rapid Support Forces via cargo "
-                  "flights, according to UN experts."), "arms_delivery")
+    ev = only(
+        run(
+            "The United Arab Emirates flew drones and ammunition to the Rapid Support Forces via cargo "
+            "flights, according to UN experts."
+        ),
+        "arms_delivery",
+    )
     assert roles(ev) == {"supplier": {"United Arab Emirates"}, "recipient": {"Rapid Support Forces"}}
     assert ev["status"] == "alleged"
     assert ev["mode"] == "air"
@@ -126,9 +143,11 @@ def test_parliament_authorising_troops_is_a_resolution_and_an_authorised_deliver
 
 
 def test_mentions_of_one_event_merge_within_an_article():
-    text = ("Britain circulated a draft resolution on Libya to the Security Council.\n\n"
-            "Diplomats said Russia blocked the draft on Thursday.\n\n"
-            "The council could not adopt the British text, which Russia objected to.")
+    text = (
+        "Britain circulated a draft resolution on Libya to the Security Council.\n\n"
+        "Diplomats said Russia blocked the draft on Thursday.\n\n"
+        "The council could not adopt the British text, which Russia objected to."
+    )
     events = [e for e in run(text) if e["event_type"] == "resolution"]
     assert len(events) == 1
     assert events[0]["status"] == "blocked" and len(events[0]["evidence"]) >= 2
@@ -138,7 +157,7 @@ def test_every_quote_is_the_verbatim_sentence_with_offsets():
     text = "Title here\n\nOn Monday, Jordan urged an immediate ceasefire in Gaza. Other news followed."
     for ev in run(text):
         for q in ev["evidence"]:
-            assert text[q["start"]:q["end"]] == q["quote"]
+            assert text[q["start"] : q["end"]] == q["quote"]
 
 
 def test_acronyms_match_only_in_capitals():
@@ -147,14 +166,18 @@ def test_acronyms_match_only_in_capitals():
 
     names = {m.entry.name for m in gazetteer().find_actors(fold("The US and the UN told us to wait."))}
     assert {"United States", "United Nations"} <= names
-    assert [m for m in gazetteer().find_actors(fold("They told us about the un-named source.")) ] == []
+    assert [m for m in gazetteer().find_actors(fold("They told us about the un-named source."))] == []
 
 
 def test_arabic_aliases_with_attached_prefixes_and_demonyms():
     from pipelines.normalize.gazetteer import gazetteer
     from pipelines.textnorm import fold
 
-    found = [(m.entry.name, m.demonym) for m in gazetteer().find_actors(
-        fold("وقال الرئيس الروسي للصحفيين إن لافروف أكد أن لروسيا وللولايات المتحدة موقفا"))]
+    found = [
+        (m.entry.name, m.demonym)
+        for m in gazetteer().find_actors(
+            fold("وقال الرئيس الروسي للصحفيين إن لافروف أكد أن لروسيا وللولايات المتحدة موقفا")
+        )
+    ]
     assert ("Russia", True) in found and ("Sergey Lavrov", False) in found
     assert ("Russia", False) in found and ("United States", False) in found

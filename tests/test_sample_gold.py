@@ -24,7 +24,9 @@ def test_sample_gold_anchors_are_in_their_articles():
 def test_rules_extractor_does_not_regress_on_the_sample_gold():
     report = run_eval(SAMPLE / "gold", [SAMPLE], extractor="rules")
     assert report["articles"] == 14
-    assert report["detection"]["micro"]["f1"] >= SAMPLE_MICRO_F1_FLOOR, json.dumps(report["detection"], indent=1)
+    assert report["detection"]["micro"]["f1"] >= SAMPLE_MICRO_F1_FLOOR, json.dumps(
+        report["detection"], indent=1
+    )
     for etype, r in report["detection"]["per_type"].items():
         assert r["tp"] > 0, etype
 
@@ -32,12 +34,30 @@ def test_rules_extractor_does_not_regress_on_the_sample_gold():
 def test_eval_cli_writes_json_and_gates_on_f1(tmp_path):
     exe = Path(sys.executable).parent / "eventbuilder"
     out = tmp_path / "scores.json"
-    ok = subprocess.run([str(exe), "eval", "--gold", str(SAMPLE / "gold"), str(SAMPLE), "--json", str(out),
-                         "--fail-under", "0.1"], capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(
+        [
+            str(exe),
+            "eval",
+            "--gold",
+            str(SAMPLE / "gold"),
+            str(SAMPLE),
+            "--json",
+            str(out),
+            "--fail-under",
+            "0.1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "micro" in ok.stdout and "False positives" in ok.stdout and "Misses" in ok.stdout
     data = json.loads(out.read_text())
     assert set(data) >= {"detection", "arguments", "grounding", "false_positives", "misses"}
-    gate = subprocess.run([str(exe), "eval", "--gold", str(SAMPLE / "gold"), str(SAMPLE), "--fail-under", "0.99"],
-                          capture_output=True, text=True, timeout=300)
+    gate = subprocess.run(
+        [str(exe), "eval", "--gold", str(SAMPLE / "gold"), str(SAMPLE), "--fail-under", "0.99"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert gate.returncode == 1 and "below --fail-under" in gate.stderr

@@ -51,9 +51,14 @@ def test_statuses_and_roles_are_read_per_type_from_the_schema():
 
 
 def test_a_status_or_role_of_another_type_is_rejected():
-    bad = {"event_type": "ceasefire_call", "status": "adopted", "date": None, "date_precision": "unknown",
-           "actors": [{"role": "supplier", "name": "France"}],
-           "evidence": [{"article_id": "a", "quote": "x", "start": 0, "end": 1}]}
+    bad = {
+        "event_type": "ceasefire_call",
+        "status": "adopted",
+        "date": None,
+        "date_precision": "unknown",
+        "actors": [{"role": "supplier", "name": "France"}],
+        "evidence": [{"article_id": "a", "quote": "x", "start": 0, "end": 1}],
+    }
     errors = schema.validation_errors(bad)
     assert any(e.startswith("status") for e in errors)
     assert any(e.startswith("actors/0/role") for e in errors)

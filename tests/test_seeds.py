@@ -27,7 +27,7 @@ def test_seed_build_accounts_for_every_article_and_grounds_every_quote(seeds, tm
     for evidence in events["evidence"]:
         for ev in evidence:
             assert ev["quote"] in texts[ev["article_id"]]
-            assert texts[ev["article_id"]][ev["start"]:ev["end"]] == ev["quote"]
+            assert texts[ev["article_id"]][ev["start"] : ev["end"]] == ev["quote"]
     # publication dates come from the manifest
     assert set(arts["published"].dropna()) == {"2019-04-19", "2020-01-09"}
 
@@ -36,7 +36,9 @@ def test_rules_extractor_does_not_regress_on_the_seed_gold(seeds):
     report = run_eval(SEED_GOLD, [seeds], extractor="rules")
     assert report["articles"] == 5
     assert report["grounding"]["rate"] == 1.0
-    assert report["detection"]["micro"]["f1"] >= SEED_MICRO_F1_FLOOR, json.dumps(report["detection"], indent=1)
+    assert report["detection"]["micro"]["f1"] >= SEED_MICRO_F1_FLOOR, json.dumps(
+        report["detection"], indent=1
+    )
 
 
 def test_eval_scores_a_published_dataset_like_a_fresh_extraction(seeds, tmp_path):

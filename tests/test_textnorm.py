@@ -47,7 +47,7 @@ def test_fold_maps_back_to_original_offsets():
 def test_ground_returns_offsets_of_the_verbatim_text(quote, expected):
     span = ground(quote, TEXT)
     assert span is not None
-    assert TEXT[span[0]:span[1]] == expected
+    assert TEXT[span[0] : span[1]] == expected
 
 
 @pytest.mark.parametrize("quote", ["روسيا استخدمت حق النقض", "", "   ", "ab"])

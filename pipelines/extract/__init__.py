@@ -64,8 +64,9 @@ class Extraction:
     failed: dict[str, str] = field(default_factory=dict)  # article_id -> reason
 
 
-def extract_all(articles: list[Article], extractor: Extractor,
-                progress: Callable[[Article], None] | None = None) -> Extraction:
+def extract_all(
+    articles: list[Article], extractor: Extractor, progress: Callable[[Article], None] | None = None
+) -> Extraction:
     out = Extraction(extractor.name)
     for art in articles:
         try:

@@ -63,12 +63,19 @@ class Lexicon:
     arms_violation: re.Pattern
     arms_modes: dict[str, re.Pattern]
     third_party: re.Pattern
+    res_roles: dict[str, re.Pattern]
+    res_symbol: re.Pattern
+    res_votes: dict[str, re.Pattern]
+    hard_boundary: re.Pattern
+    clause_end: re.Pattern
+    dative: re.Pattern
+    coordination: re.Pattern
 
 
 @cache
 def lexicon() -> Lexicon:
     lx = load_yaml("lexicon.yaml")
-    cf, res, arms = lx["ceasefire"], lx["resolution"], lx["arms"]
+    cf, res, arms, g = lx["ceasefire"], lx["resolution"], lx["arms"], lx["grammar"]
     return Lexicon(
         cf_term=_compile(cf["terms"]),
         cf_call=_compile(cf["call"]),
@@ -91,22 +98,22 @@ def lexicon() -> Lexicon:
         arms_violation=_compile(arms["embargo_violation"]),
         arms_modes={k: _compile(v) for k, v in arms["modes"].items()},
         third_party=_compile(lx["third_party"]),
+        res_roles={k: _compile(v) for k, v in res["roles"].items()},
+        res_symbol=_compile(res["symbol"]),
+        res_votes={k: _compile(v) for k, v in res["votes"].items()},
+        hard_boundary=re.compile(rf"\s(?:{_words(g['subordinate'])})\s"),
+        clause_end=re.compile(rf"[,;:.?!\"]\s|\s-\s|\s(?:{_words(g['relative'])})\s"),
+        dative=re.compile(rf"{_B}(?:{_words(g['dative'])})\s?$"),
+        coordination=re.compile(rf"^\s*(?:{_words(g['coordination'])})?\s*$"),
     )
 
 
 BODY_TYPES = {"igo_body", "legislature", "igo"}
 _BOUNDARY = re.compile(r"[,;:.?!\"]\s|\s-\s")
-# Subordinate clauses whose actors never act in the main clause ("... as calls for a truce grow").
-_HARD_BOUNDARY = re.compile(r"\s(?:as|while|amid|whereas|بينما|في حين|وسط)\s")
-_SYMBOL = re.compile(r"(?:s/res/\d+\s?\(\d{4}\)|(?:(?<![^\W_])(?:ال)?قرار|resolution)\s(?:رقم\s|no\.?\s)?(\d{3,4})(?!\d))")
-_VOTES = {
-    "votes_for": re.compile(r"(\d{1,3}) (?:صوتا |اصوات |صوت |votes? |members? )?(?:مويد|مويدا|لصالح|بالموافقه|in favou?r|for)"),
-    "votes_against": re.compile(r"(\d{1,3}) (?:صوتا |اصوات |صوت |votes? )?(?:ضد|معارض|معارضا|against)"),
-    "abstentions": re.compile(r"(?:امتناع (\d{1,3})|(\d{1,3}) (?:عن التصويت|ممتنع|ممتنعين|abstentions?|abstaining)|with (\d{1,3}) abstention)"),
-}
-# Where a clause ends, for the actors that belong to it: punctuation, or a relative clause opening.
-_CLAUSE_END = re.compile(r"[,;:.?!\"]\s|\s-\s|\s(?:حيث|الذي|التي|الذين|اللذين|بينما|where|which|who|while)\s")
-_DATIVE = re.compile(rf"{_B}(?:الي|الى|لصالح|بجانب|دعما ل|to|for|alongside)(?: the)?\s?$")
+
+
+def _words(words: list[str]) -> str:
+    return "|".join(re.escape(fold_pattern(w)) for w in sorted(words, key=len, reverse=True))
 
 
 @dataclass
@@ -162,16 +169,13 @@ def _subsume(mentions: list[Mention]) -> list[Mention]:
     return out
 
 
-_COORD = re.compile(r"^\s*(?:و|,|, ?و|and|, and|مع|with|و?معه|و?كذلك)?\s*$")
-
-
 def _nearest_group(text: str, mentions: list[Mention]) -> list[Mention]:
     """The mention nearest the trigger (the last one) and those coordinated with it ("X and Y")."""
     if not mentions:
         return []
     group = [mentions[-1]]
     for m in reversed(mentions[:-1]):
-        if _COORD.match(text[m.end:group[-1].start]) or m.end >= group[-1].start:
+        if lexicon().coordination.match(text[m.end : group[-1].start]) or m.end >= group[-1].start:
             group.append(m)
         else:
             break
@@ -191,7 +195,7 @@ def _clause_start(fs: str, pos: int, floor: int = 0) -> int:
 
 
 def _clause_end(fs: str, pos: int) -> int:
-    m = _CLAUSE_END.search(fs, pos)
+    m = lexicon().clause_end.search(fs, pos)
     return m.start() if m else len(fs)
 
 
@@ -206,8 +210,15 @@ def _place_after(ctx: _Ctx, fstart: int, fend: int, after: int) -> Place | None:
     return None
 
 
-def _base(ctx: _Ctx, event_type: str, status: str, sent: tuple[int, int], fsent: tuple[int, int],
-          anchor: int, cue: bool = True) -> dict:
+def _base(
+    ctx: _Ctx,
+    event_type: str,
+    status: str,
+    sent: tuple[int, int],
+    fsent: tuple[int, int],
+    anchor: int,
+    cue: bool = True,
+) -> dict:
     s, e = sent
     text = ctx.article.text
     date, precision = resolve_date(text[s:e], ctx.article.published, anchor - fsent[0])
@@ -239,19 +250,28 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     agreed = _first(lx.cf_agreed, fs)
     proposed = _first(lx.cf_proposed, fs)
     rejected = _first(lx.cf_rejected, fs)
-    if agreed and (_first(lx.cf_need, fs, agreed.start(), term.end() + 1) or (call and call.start() < agreed.start())):
+    if agreed and (
+        _first(lx.cf_need, fs, agreed.start(), term.end() + 1) or (call and call.start() < agreed.start())
+    ):
         agreed = None  # "agreed on the need for a ceasefire", "urged X to agree to a truce": calls
     cue = agreed or rejected or proposed or call
     if not cue:
         return None
     if res and res.start() < term.start() and (not call or res.start() < call.start()):
         return None  # a resolution demanding a ceasefire is a resolution, not a call
-    status = "agreed" if agreed else "rejected" if rejected and rejected.start() < term.start() else \
-        "proposed" if proposed else "called"
+    status = (
+        "agreed"
+        if agreed
+        else "rejected"
+        if rejected and rejected.start() < term.start()
+        else "proposed"
+        if proposed
+        else "called"
+    )
     if status == "rejected" and not rejected:
         status = "called"
     trigger = min(m.start() for m in (agreed, rejected, proposed, call, term) if m)
-    hard = max((m.end() for m in _HARD_BOUNDARY.finditer(fs, 0, trigger + 1)), default=0)
+    hard = max((m.end() for m in lx.hard_boundary.finditer(fs, 0, trigger + 1)), default=0)
     floor = max(_clause_start(fs, trigger), hard)
     cands = [m for m in ms if not (m.entry.type == "state" and m.entry.iso3 == ctx.conflict)]
     parties = [m for m in cands if _is_party(m.entry, ctx.conflict)]
@@ -259,11 +279,17 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     before = [m for m in others if fsent[0] + floor <= m.start < fsent[0] + trigger]
     agent = _first(lx.cf_agent, fs, term.end())
     if agent and agent.start() - term.end() < 20:
-        after = [m for m in others if fsent[0] + agent.end() <= m.start < fsent[0] + _clause_end(fs, agent.end())]
+        after = [
+            m for m in others if fsent[0] + agent.end() <= m.start < fsent[0] + _clause_end(fs, agent.end())
+        ]
         before = _nearest_group(ctx.folded.text, after[::-1])[::-1] if after else before
-    callers = _nearest_group(ctx.folded.text, before) or \
-        [m for m in others if fsent[0] + trigger <= m.start < fsent[0] + term.start()] or \
-        _nearest_group(ctx.folded.text, [m for m in others if fsent[0] + hard <= m.start < fsent[0] + term.start()])
+    callers = (
+        _nearest_group(ctx.folded.text, before)
+        or [m for m in others if fsent[0] + trigger <= m.start < fsent[0] + term.start()]
+        or _nearest_group(
+            ctx.folded.text, [m for m in others if fsent[0] + hard <= m.start < fsent[0] + term.start()]
+        )
+    )
     window = (fsent[0] + floor, fsent[0] + _clause_end(fs, term.end()))
     addressees = [m for m in parties if window[0] <= m.start < window[1]]
     if not callers and parties and status in {"agreed", "rejected"}:
@@ -296,30 +322,21 @@ def _nearest_role(fs: str, m: Mention, fsent0: int, cues: dict[str, list[tuple[i
     return best
 
 
-_ROLE_CUES = {
-    "sponsor": r"أعد\S*|صاغ\S*|قدم\S*|طرح\S*|وزع\S*|(?:ال)?قرار\S* (?=\S*ي(?:ه)?(?:\W|$))|drafted|circulated|tabled|sponsored|put forward|submitted",
-    "opposer": r"اعترض\S*|تعترض\S*|يعترض\S*|عرقل\S*|رفض\S*|لا (?:يمكن\S*|تؤيد\S*|يؤيد\S*)|امتناع\S* (?:\S+ )?عن دعم|فيتو|حق (?:ال)?نقض|صوت\S* ضد|object\S*|oppos\S*|block\S*|veto\S*|voted against",
-    "supporter": r"أيد\S*|يؤيد|تؤيد|صوت\S* (?:ل|ب)صالح|دعم\S*|supported|backed|voted (?:for|in favou?r)",
-    "abstainer": r"امتنع\S* عن التصويت|امتناع\S* عن التصويت|abstain\S*",
-}
-
-
-@cache
-def _role_cues() -> dict[str, re.Pattern]:
-    return {k: _compile(v) for k, v in _ROLE_CUES.items()}
-
-
 def _specific_body(actor: Actor, article_bodies: Counter) -> Actor:
-    """"The UN" voted: the UN organ this article is about (the Security Council, the Assembly)."""
+    """ "The UN" voted: the UN organ this article is about (the Security Council, the Assembly)."""
     if actor.type != "igo":
         return actor
-    organs = [(n, a) for a, n in article_bodies.items() if a.type == "igo_body" and
-              (a.body == actor.name or a.name.startswith(actor.name))]
+    organs = [
+        (n, a)
+        for a, n in article_bodies.items()
+        if a.type == "igo_body" and (a.body == actor.name or a.name.startswith(actor.name))
+    ]
     return max(organs, key=lambda x: x[0])[1] if organs else actor
 
 
-def _resolution(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon,
-                last_body: list[Actor]) -> dict | None:
+def _resolution(
+    ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon, last_body: list[Actor]
+) -> dict | None:
     article_bodies = Counter(m.entry for m in ctx.actors if m.entry.type in BODY_TYPES and not m.demonym)
     bodies = [m for m in ms if m.entry.type in BODY_TYPES and not m.demonym]
     noun = _first(lx.res_noun, fs)
@@ -342,30 +359,57 @@ def _resolution(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon,
     if not body_actors:
         return None
     # The primary body is the nearest to the resolution noun.
-    body_actors.sort(key=lambda a: min((abs(m.start - fsent[0] - noun.start()) for m in bodies
-                                        if _specific_body(m.entry, article_bodies) == a), default=0))
+    body_actors.sort(
+        key=lambda a: min(
+            (
+                abs(m.start - fsent[0] - noun.start())
+                for m in bodies
+                if _specific_body(m.entry, article_bodies) == a
+            ),
+            default=0,
+        )
+    )
     primary = [body_actors[0]]
     ev = _base(ctx, "resolution", status, sent, fsent, fsent[0] + noun.start())
-    ev["actors"] = [{"role": "body", "name": a.name, "actor_type": a.type, "iso3": a.iso3, "known": True}
-                    for a in primary]
-    cues = {role: [(m.start(), m.end()) for m in p.finditer(fs)] for role, p in _role_cues().items()}
+    ev["actors"] = [
+        {"role": "body", "name": a.name, "actor_type": a.type, "iso3": a.iso3, "known": True} for a in primary
+    ]
+    cues = {role: [(m.start(), m.end()) for m in p.finditer(fs)] for role, p in lx.res_roles.items()}
     # A cue inside a longer cue of another role is part of it ("abstained from supporting").
     spans = [(s, e, r) for r, sp in cues.items() for s, e in sp]
-    cues = {r: [(s, e) for s, e in sp if not any(r2 != r and s2 <= s and e <= e2 and (e2 - s2) > (e - s)
-                                                 for s2, e2, r2 in spans)] for r, sp in cues.items()}
-    for m in _subsume([m for m in ms if m.entry not in body_actors and m.entry.type in {"state", "official"}
-                       and m.entry.iso3 != ctx.conflict]):
+    cues = {
+        r: [
+            (s, e)
+            for s, e in sp
+            if not any(r2 != r and s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, r2 in spans)
+        ]
+        for r, sp in cues.items()
+    }
+    for m in _subsume(
+        [
+            m
+            for m in ms
+            if m.entry not in body_actors
+            and m.entry.type in {"state", "official"}
+            and m.entry.iso3 != ctx.conflict
+        ]
+    ):
         role = _nearest_role(fs, m, fsent[0], cues)
         if role:
             ev["actors"].append(_role(m, role))
     seat = ctx.gaz.seat(primary[0])
     if seat:
         ev["location"], ev["country"] = seat.name, seat.country
-    sym = _SYMBOL.search(fs)
-    ev["symbol"] = (sym.group(1) or ctx.article.text[slice(*ctx.folded.span(fsent[0] + sym.start(),
-                                                                          fsent[0] + sym.end()))]
-                    ) if sym else None
-    for key, pat in _VOTES.items():
+    sym = lx.res_symbol.search(fs)
+    ev["symbol"] = (
+        (
+            sym.group(1)
+            or ctx.article.text[slice(*ctx.folded.span(fsent[0] + sym.start(), fsent[0] + sym.end()))]
+        )
+        if sym
+        else None
+    )
+    for key, pat in lx.res_votes.items():
         vm = pat.search(fs)
         ev[key] = int(next(g for g in vm.groups() if g)) if vm else None
     ev["topics"] = [k for k, p in lx.res_topics.items() if p.search(fs)]
@@ -381,8 +425,12 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
                 found.append((label, m))
     sales = list(lx.arms_sale.finditer(fs))
     verbs = list(lx.arms_delivery.finditer(fs)) + sales
-    pairs = [(v, lab, m) for v in verbs for lab, m in found
-             if abs(m.start() - v.end()) <= 60 or abs(v.start() - m.end()) <= 30]
+    pairs = [
+        (v, lab, m)
+        for v in verbs
+        for lab, m in found
+        if abs(m.start() - v.end()) <= 60 or abs(v.start() - m.end()) <= 30
+    ]
     if not pairs:
         return None
     verb = min(pairs, key=lambda p: abs(p[2].start() - p[0].end()))[0]
@@ -393,8 +441,8 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
     recipients, suppliers = [], []
     clause = (fsent[0] + _clause_start(fs, verb.start()), fsent[0] + _clause_end(fs, verb.end()))
     for m in cands:
-        before = ctx.folded.text[max(fsent[0], m.start - 12):m.start]
-        dative = m.start > vpos and _DATIVE.search(before)
+        before = ctx.folded.text[max(fsent[0], m.start - 12) : m.start]
+        dative = m.start > vpos and lx.dative.search(before)
         home = m.entry.type == "state" and m.entry.iso3 == ctx.conflict  # the destination, not an actor
         if home:
             continue
@@ -404,24 +452,40 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
             suppliers.append(m)
     # A speaker or accuser is not the supplier ("Egypt condemned the sending of troops").
     speech = [(m.start(), m.end()) for m in lx.third_party.finditer(fs)]
-    suppliers = [m for m in suppliers if not any(
-        0 <= m.start - fsent[0] - e <= 3 or 0 <= s - (m.end - fsent[0]) <= 3 for s, e in speech)]
+    suppliers = [
+        m
+        for m in suppliers
+        if not any(0 <= m.start - fsent[0] - e <= 3 or 0 <= s - (m.end - fsent[0]) <= 3 for s, e in speech)
+    ]
     if verb in sales and not recipients:
         return None  # a sale between states that are not parties to this conflict
     # Keep the supplier nearest the delivery verb and those coordinated with it.
     if suppliers:
         near = min(suppliers, key=lambda m: abs(m.start - vpos))
-        suppliers = [m for m in suppliers if m is near or abs(m.start - near.end) <= 6 or abs(near.start - m.end) <= 6]
+        suppliers = [
+            m for m in suppliers if m is near or abs(m.start - near.end) <= 6 or abs(near.start - m.end) <= 6
+        ]
     legislature = next((m.entry for m in ms if m.entry.type == "legislature"), None)
     if not suppliers and legislature and legislature.iso3 in ctx.gaz.states:
         supplier_actor = ctx.gaz.states[legislature.iso3]
         suppliers = [Mention(supplier_actor, vpos, vpos)]
-    if not suppliers and not any(m.start > vpos and _DATIVE.search(
-            ctx.folded.text[max(fsent[0], m.start - 12):m.start]) for m in recipients):
+    if not suppliers and not any(
+        m.start > vpos and lx.dative.search(ctx.folded.text[max(fsent[0], m.start - 12) : m.start])
+        for m in recipients
+    ):
         return None  # no supplier and no marked recipient: weapons "flowing in", a redeployment
     st = {k: p.search(fs) for k, p in lx.arms_status.items()}
-    status = "denied" if st["denied"] else "authorised" if st["authorised"] else \
-        "confirmed" if st["confirmed"] else "alleged" if st["alleged"] else "confirmed"
+    status = (
+        "denied"
+        if st["denied"]
+        else "authorised"
+        if st["authorised"]
+        else "confirmed"
+        if st["confirmed"]
+        else "alleged"
+        if st["alleged"]
+        else "confirmed"
+    )
     ev = _base(ctx, "arms_delivery", status, sent, fsent, vpos, cue=any(st.values()))
     ev["actors"] = [_role(m, "supplier") for m in _subsume(suppliers)] + [
         _role(m, "recipient") for m in _subsume(recipients)
@@ -444,8 +508,15 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     folded = fold(article.text)
     actors = gaz.find_actors(folded)
     places = gaz.find_places(folded)
-    ctx = _Ctx(article, folded, gaz, actors, places, conflict_country(actors, places, gaz),
-               bool(lx.arms_violation.search(folded.text)))
+    ctx = _Ctx(
+        article,
+        folded,
+        gaz,
+        actors,
+        places,
+        conflict_country(actors, places, gaz),
+        bool(lx.arms_violation.search(folded.text)),
+    )
     events: list[dict] = []
     last_body: list[Actor] = []
     for s, e in sentences(article.text):
@@ -464,11 +535,16 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         last_body.extend(m.entry for m in ms if m.entry.type in BODY_TYPES and not m.demonym)
     events = coreference(events)
     # A body's ceasefire demand that is the text of its own resolution is that resolution, not a call.
-    resolutions = [e for e in events if e["event_type"] == "resolution" and "ceasefire" in e.get("topics", [])]
+    resolutions = [
+        e for e in events if e["event_type"] == "resolution" and "ceasefire" in e.get("topics", [])
+    ]
 
     def restates_resolution(call: dict) -> bool:
         callers = {a["name"] for a in call["actors"] if a["role"] == "caller"}
-        return any(callers & {a["name"] for a in r["actors"] if a["role"] == "body"}
-                   and (not call["date"] or not r["date"] or call["date"] == r["date"]) for r in resolutions)
+        return any(
+            callers & {a["name"] for a in r["actors"] if a["role"] == "body"}
+            and (not call["date"] or not r["date"] or call["date"] == r["date"])
+            for r in resolutions
+        )
 
     return [e for e in events if not (e["event_type"] == "ceasefire_call" and restates_resolution(e))]

@@ -66,8 +66,12 @@ def _vocab() -> _Vocab:
         rf"|{month_grp.replace('m1', 'm3').replace('m2', 'm4')}\s(?P<d2>[0-3]?\d(?!\d))(?:st|nd|rd|th)?"
         rf"{year_grp.replace('<y>', '<y2>')}){e}"
     )
-    month_year = re.compile(rf"{b}(?:شهر )?(?P<m>{m})(?:\s?[/(-]\s?(?:{m})\)?)?,?\s(?:عام |سنة |of )?(?P<y>(?:19|20)\d\d){e}")
-    weekday_re = re.compile(rf"{b}(?:يوم )?(?:on )?(?:(?P<last>last) )?(?P<w>{_alt(list(weekday))})(?: (?P<past>{past}))?{e}")
+    month_year = re.compile(
+        rf"{b}(?:شهر )?(?P<m>{m})(?:\s?[/(-]\s?(?:{m})\)?)?,?\s(?:عام |سنة |of )?(?P<y>(?:19|20)\d\d){e}"
+    )
+    weekday_re = re.compile(
+        rf"{b}(?:يوم )?(?:on )?(?:(?P<last>last) )?(?P<w>{_alt(list(weekday))})(?: (?P<past>{past}))?{e}"
+    )
     relative_re = re.compile(rf"{b}(?P<r>{_alt(list(relative))}){e}")
     year_re = re.compile(rf"{b}(?:في |خلال |in |عام |سنة )(?:عام |سنة )?(?P<y>(?:19|20)\d\d)\s?م?{e}")
     return _Vocab(month, weekday, ordinal, relative, full, month_year, weekday_re, relative_re, year_re)

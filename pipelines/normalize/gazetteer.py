@@ -99,7 +99,9 @@ class Matcher:
         for m in self._re.finditer(folded.text):
             entry, demonym = self.table[m["a"]]
             acronym = self.acronyms.get(m["a"])
-            if acronym and not _same_acronyms(folded.original[slice(*folded.span(m.start("a"), m.end("a")))], acronym):
+            if acronym and not _same_acronyms(
+                folded.original[slice(*folded.span(m.start("a"), m.end("a")))], acronym
+            ):
                 continue
             out.append(Mention(entry, m.start("a"), m.end("a"), demonym))
         return out
@@ -168,7 +170,9 @@ class Gazetteer:
 
     def seat(self, actor: Actor) -> Place | None:
         """Where a body acts: New York for UN organs, the capital for a legislature or state."""
-        if actor.type in {"igo_body", "igo"} and (actor.name.startswith("United Nations") or actor.body == "United Nations"):
+        if actor.type in {"igo_body", "igo"} and (
+            actor.name.startswith("United Nations") or actor.body == "United Nations"
+        ):
             return self.place_named("New York")
         if actor.type in {"legislature", "state", "government"} and actor.iso3:
             return self.capitals.get(actor.iso3)
