@@ -114,12 +114,19 @@ def combine(a: dict, b: dict) -> dict:
 
 def _cluster(events: Iterable[dict], cross_source: bool) -> list[dict]:
     merged: list[dict] = []
+    # Across sources only events of one type, status and year can merge: compare within those buckets.
+    buckets: dict[tuple, list[int]] = {}
     for ev in events:
-        for i, m in enumerate(merged):
-            if same_event(m, ev, cross_source):
-                merged[i] = combine(m, ev)
+        key = (ev["event_type"], ev["status"], (ev.get("date") or "")[:4]) if cross_source else ()
+        if cross_source and not ev.get("date"):
+            merged.append(ev)  # an undated event never merges across sources
+            continue
+        for i in buckets.get(key, []):
+            if same_event(merged[i], ev, cross_source):
+                merged[i] = combine(merged[i], ev)
                 break
         else:
+            buckets.setdefault(key, []).append(len(merged))
             merged.append(ev)
     return merged
 

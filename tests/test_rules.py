@@ -181,3 +181,16 @@ def test_arabic_aliases_with_attached_prefixes_and_demonyms():
     ]
     assert ("Russia", True) in found and ("Sergey Lavrov", False) in found
     assert ("Russia", False) in found and ("United States", False) in found
+
+
+def test_the_same_dated_event_from_two_articles_is_one_event_with_two_sources():
+    from pipelines.merge import merge_sources
+
+    a = run("On Thursday, Egypt called for an immediate ceasefire in Gaza.")
+    b = run("وطالبت مصر الخميس بوقف فوري لإطلاق النار في غزة.")
+    c = run("Egypt called for an immediate ceasefire in Gaza.", published=None)  # undated: kept apart
+    merged = merge_sources(a + b + c)
+    assert len(merged) == 2
+    dated = next(e for e in merged if e["date"])
+    assert dated["source_count"] == 2 and dated["date"] == "2024-03-14"
+    assert len({e["event_id"] for e in merged}) == 2

@@ -57,6 +57,31 @@ _WORD_AFTER = r"(?![^\W_])"
 _PREFIX = r"(?:[وف]?[بلك]?)"
 
 
+def trie_regex(words) -> str:
+    """One regular expression for many words, shaped as their prefix tree.
+
+    Thousands of aliases as a flat alternation are tried one by one at every position; the tree
+    shares prefixes, which makes the search many times faster. The greedy optional groups, with
+    the word-end check after them, give the longest alias that ends on a word boundary.
+    """
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        ends_here = "" in node
+        body = alts[0] if len(alts) == 1 and not ends_here else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if ends_here else body
+
+    return build(trie)
+
+
 def _is_acronym(token: str) -> bool:
     letters = token.replace(".", "")
     return letters.isalpha() and letters.isupper() and len(letters) <= 5
@@ -89,8 +114,7 @@ class Matcher:
             self.table.setdefault(form, (entry, demonym))
 
     def compile(self) -> None:
-        alts = "|".join(re.escape(a) for a in sorted(self.table, key=len, reverse=True))
-        self._re = re.compile(rf"{_WORD_BEFORE}{_PREFIX}(?P<a>{alts}){_WORD_AFTER}")
+        self._re = re.compile(rf"{_WORD_BEFORE}{_PREFIX}(?P<a>{trie_regex(self.table)}){_WORD_AFTER}")
 
     def find(self, folded: Folded) -> list[Mention]:
         if self._re is None:
