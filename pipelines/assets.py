@@ -47,9 +47,12 @@ def articles(context: dg.AssetExecutionContext, config: InputConfig) -> ingest_s
 
 @dg.asset(group_name="extract", description="Candidate events of every article.")
 def event_mentions(
-    context: dg.AssetExecutionContext, articles: ingest_stage.Ingested, extractor: ExtractorSettings
+    context: dg.AssetExecutionContext,
+    articles: ingest_stage.Ingested,
+    extractor: ExtractorSettings,
+    output: OutputLocation,
 ) -> extract_stage.Extraction:
-    ex = extractor.build()
+    ex = extractor.build(output.folder())
     if extractor.show_progress:
         from pipelines.progress import progress_bar
 
@@ -57,8 +60,11 @@ def event_mentions(
             result = extract_stage.extract_all(articles.articles, ex, progress=lambda _a: advance())
     else:
         result = extract_stage.extract_all(articles.articles, ex)
+    usage = {
+        k: sum(u.get(k) or 0 for u in result.usage.values()) for k in ("llm_calls", "tokens_in", "tokens_out")
+    }
     context.add_output_metadata(
-        {"candidates": len(result.events), "failed": len(result.failed), "extractor": ex.name}
+        {"candidates": len(result.events), "failed": len(result.failed), "extractor": ex.name, **usage}
     )
     return result
 

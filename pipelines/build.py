@@ -31,7 +31,9 @@ def build(
     model: str = "",
     show_progress: bool = False,
     run_id: str = "",
+    **llm_settings,
 ) -> BuildResult:
+    """``llm_settings``: ExtractorSettings fields (api_base, concurrency, max_calls, prefilter, cache_dir)."""
     import dagster as dg
 
     from pipelines.assets import ASSETS, CHECKS
@@ -48,7 +50,12 @@ def build(
         result = dg.materialize(
             [*ASSETS, *CHECKS],
             resources={
-                "extractor": ExtractorSettings(extractor=extractor, model=model, show_progress=show_progress),
+                "extractor": ExtractorSettings(
+                    extractor=extractor,
+                    model=model,
+                    show_progress=show_progress,
+                    **{k: v for k, v in llm_settings.items() if v is not None},
+                ),
                 "output": OutputLocation(path=str(output)),
             },
             run_config=run_config,

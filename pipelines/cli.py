@@ -44,7 +44,34 @@ ExtractorOpt = Annotated[
         "rules: the embedded offline extractor; llm: a model through litellm.",
     ),
 ]
-ModelOpt = Annotated[str, typer.Option("--model", help="litellm model string, e.g. openai/gpt-4.1-mini.")]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="litellm model string, e.g. openai/gpt-4.1-mini, ollama_chat/qwen2.5:7b, hosted_vllm/NAME "
+        "(default: EVENTBUILDER_MODEL). The key comes from the provider's usual variable.",
+    ),
+]
+ApiBaseOpt = Annotated[
+    str, typer.Option("--api-base", help="OpenAI-compatible endpoint, e.g. http://localhost:11434 (Ollama).")
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", help="LLM calls in flight at once (default 8).")
+]
+MaxCallsOpt = Annotated[
+    int, typer.Option("--max-calls", help="Stop calling the model after this many calls (0: no budget).")
+]
+PrefilterOpt = Annotated[
+    bool,
+    typer.Option(
+        "--prefilter/--no-prefilter",
+        help="Send the model only paragraphs where the embedded lexicon sees a possible event (and their "
+        "neighbours): fewer tokens, a little less recall.",
+    ),
+]
+CacheDirOpt = Annotated[
+    Path | None, typer.Option("--cache-dir", help="LLM answer cache (default: OUTPUT/.cache/llm).")
+]
 
 
 def _err(msg: str) -> None:
@@ -59,6 +86,11 @@ def build(
     ),
     extractor: ExtractorOpt = "auto",
     model: ModelOpt = "",
+    api_base: ApiBaseOpt = "",
+    concurrency: ConcurrencyOpt = 0,
+    max_calls: MaxCallsOpt = 0,
+    prefilter: PrefilterOpt = False,
+    cache_dir: CacheDirOpt = None,
     run_id: Annotated[str, typer.Option(help="Run id written into every row (default: a new one).")] = "",
 ) -> None:
     """Ingest articles, extract events, validate them and publish events/articles/quarantine as Parquet.
@@ -80,7 +112,19 @@ def build(
     from pipelines.build import build as run_build
 
     t0 = time.perf_counter()
-    result = run_build(list(paths or []), output, extractor, model, show_progress=True, run_id=run_id)
+    result = run_build(
+        list(paths or []),
+        output,
+        extractor,
+        model,
+        show_progress=True,
+        run_id=run_id,
+        api_base=api_base,
+        concurrency=concurrency,
+        max_calls=max_calls,
+        prefilter=prefilter,
+        cache_dir=str(cache_dir) if cache_dir else "",
+    )
     elapsed = time.perf_counter() - t0
     if result.published is None:
         _err(f"nothing was published: {result.error}")
@@ -110,6 +154,12 @@ def _summary(result, elapsed: float) -> None:
         e.add_row(etype, str(n))
     e.add_row("rejected candidates / inputs (quarantine)", str(counts["quarantine"]))
     console.print(e)
+    llm = counts.get("llm") or {}
+    if llm.get("llm_calls") or llm.get("cached_calls"):
+        console.print(
+            f"LLM: {llm['llm_calls']} calls, {llm['cached_calls']} chunks from cache, "
+            f"{llm['tokens_in']} tokens in, {llm['tokens_out']} out, ${llm['cost_usd']:.4f}"
+        )
     for name, ok in sorted(result.checks.items()):
         console.print(f"check {name}: {'passed' if ok else 'FAILED'}")
     out = pub.output.resolve()
@@ -125,6 +175,9 @@ def evaluate(
     paths: PathsArg = None,
     extractor: ExtractorOpt = "rules",
     model: ModelOpt = "",
+    api_base: ApiBaseOpt = "",
+    prefilter: PrefilterOpt = False,
+    cache_dir: CacheDirOpt = None,
     dataset: Annotated[
         Path | None,
         typer.Option("--dataset", help="Score an already published dataset instead of extracting."),
@@ -142,13 +195,23 @@ def evaluate(
     positive and miss with its article and quote.
     """
     from pipelines import evaluate as ev
+    from pipelines.extract import ExtractorUnavailable
 
     if not gold.is_dir():
         _err(f"{gold}: not a folder of gold files")
         raise typer.Exit(2)
     try:
-        report = ev.run_eval(gold, list(paths or []), extractor=extractor, model=model, dataset=dataset)
-    except (FileNotFoundError, ValueError) as e:
+        report = ev.run_eval(
+            gold,
+            list(paths or []),
+            extractor=extractor,
+            model=model,
+            dataset=dataset,
+            api_base=api_base or None,
+            prefilter=prefilter or None,
+            cache_dir=cache_dir,
+        )
+    except (FileNotFoundError, ValueError, ExtractorUnavailable) as e:
         _err(str(e))
         raise typer.Exit(2) from None
     ev.print_report(report, show=show)

@@ -235,7 +235,12 @@ def _dataset_events(dataset: Path) -> tuple[dict[str, list[dict]], dict[str, str
 
 
 def run_eval(
-    gold_dir: Path, paths: list[Path], extractor: str = "rules", model: str = "", dataset: Path | None = None
+    gold_dir: Path,
+    paths: list[Path],
+    extractor: str = "rules",
+    model: str = "",
+    dataset: Path | None = None,
+    **llm_settings,
 ) -> dict:
     gold = load_gold(gold_dir)
     pairs = []
@@ -253,15 +258,22 @@ def run_eval(
         from pipelines.validate import validate_all
 
         by_name = _find_articles(gold, gold_dir, paths)
-        ex = get_extractor(extractor, model or None)
+        ex = get_extractor(
+            extractor, model or None, **{k: v for k, v in llm_settings.items() if v is not None}
+        )
+        arts = []
         for doc in gold:
             art = by_name[Path(doc["article"]).name]
             if doc.get("published") and not art.published:
                 art.published = doc["published"]
-            extraction = extract_all([art], ex)
-            raw = [json.loads(json.dumps(e)) for e in extraction.events]
-            valid = validate_all([art], extraction.events)
-            pairs.append((doc, valid.events, raw, art.text))
+            arts.append(art)
+        extraction = extract_all(arts, ex)
+        raw = [json.loads(json.dumps(e)) for e in extraction.events]
+        valid = validate_all(arts, extraction.events)
+        for doc, art in zip(gold, arts, strict=True):
+            mine = [e for e in valid.events if e["evidence"][0]["article_id"] == art.article_id]
+            mine_raw = [e for e in raw if (e.get("evidence") or [{}])[0].get("article_id") == art.article_id]
+            pairs.append((doc, mine, mine_raw, art.text))
         name = ex.name
     report = score(pairs)
     report["extractor"] = name

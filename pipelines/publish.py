@@ -49,7 +49,11 @@ class Published:
         by_type: dict[str, int] = {}
         for e in self.events:
             by_type[e["event_type"]] = by_type.get(e["event_type"], 0) + 1
-        return {"articles": by_state, "events": by_type, "quarantine": len(self.quarantine)}
+        usage = {
+            k: sum(a.get(k) or 0 for a in self.articles)
+            for k in ("llm_calls", "cached_calls", "tokens_in", "tokens_out", "cost_usd")
+        }
+        return {"articles": by_state, "events": by_type, "quarantine": len(self.quarantine), "llm": usage}
 
 
 def new_run_id() -> str:
@@ -85,7 +89,7 @@ def article_rows(
         for aid in {x["article_id"] for x in ev["evidence"]}:
             cited[aid] = cited.get(aid, 0) + 1
     rejected: dict[str, int] = {}
-    for q in validated.quarantine:
+    for q in [*extraction.rejected, *validated.quarantine]:
         if q.get("article_id"):
             rejected[q["article_id"]] = rejected.get(q["article_id"], 0) + 1
     rows = []
@@ -97,6 +101,7 @@ def article_rows(
             state, reason = "extracted", None
         else:
             state, reason = "no_events", None
+        row.update(extraction.usage.get(art.article_id, {}))
         row.update(
             state=state,
             reason=reason,
@@ -120,7 +125,9 @@ def article_rows(
     return rows
 
 
-def quarantine_rows(ingested: Ingested, validated: Validated, run_id: str) -> list[dict]:
+def quarantine_rows(
+    ingested: Ingested, extraction: Extraction, validated: Validated, run_id: str
+) -> list[dict]:
     rows = [
         {
             "kind": "article",
@@ -132,7 +139,7 @@ def quarantine_rows(ingested: Ingested, validated: Validated, run_id: str) -> li
         }
         for rej in ingested.rejected
     ]
-    rows += [{**q, "run_id": run_id} for q in validated.quarantine]
+    rows += [{**q, "run_id": run_id} for q in [*extraction.rejected, *validated.quarantine]]
     return rows
 
 
@@ -184,7 +191,7 @@ def publish(
     output.mkdir(parents=True, exist_ok=True)
     events = event_rows(validated.events, run_id)
     articles = article_rows(ingested, extraction, validated, events, run_id)
-    quarantine = quarantine_rows(ingested, validated, run_id)
+    quarantine = quarantine_rows(ingested, extraction, validated, run_id)
     staging = output / f".staging-{run_id}"
     staging.mkdir()
     try:

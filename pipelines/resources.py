@@ -23,16 +23,39 @@ class OutputLocation(dg.ConfigurableResource):
 
 
 class ExtractorSettings(dg.ConfigurableResource):
-    """Which extractor runs: auto (the LLM when a model is configured, else rules), rules or llm."""
+    """Which extractor runs: auto (the LLM when a model is configured, else rules), rules or llm.
+
+    The LLM settings default to EVENTBUILDER_MODEL, EVENTBUILDER_API_BASE, EVENTBUILDER_CONCURRENCY,
+    EVENTBUILDER_MAX_CALLS, EVENTBUILDER_PREFILTER and EVENTBUILDER_CACHE_DIR; the API key comes from
+    the provider's usual variable (OPENAI_API_KEY, ...) or EVENTBUILDER_API_KEY, never from here.
+    """
 
     extractor: str = ""
     model: str = ""
+    api_base: str = ""
+    concurrency: int = 0
+    max_calls: int = 0
+    prefilter: bool = False
+    cache_dir: str = ""
     show_progress: bool = False
 
     def choice(self) -> str:
         return self.extractor or os.environ.get("EVENTBUILDER_EXTRACTOR") or "auto"
 
-    def build(self):
+    def build(self, output: Path | None = None):
         from pipelines.extract import get_extractor
 
-        return get_extractor(self.choice(), self.model or None)
+        cache_dir = (
+            self.cache_dir
+            or os.environ.get("EVENTBUILDER_CACHE_DIR")
+            or (str(output / ".cache" / "llm") if output else "")
+        )
+        return get_extractor(
+            self.choice(),
+            self.model or None,
+            api_base=self.api_base or None,
+            concurrency=self.concurrency or None,
+            max_calls=self.max_calls or None,
+            prefilter=self.prefilter or None,
+            cache_dir=Path(cache_dir) if cache_dir else None,
+        )

@@ -20,6 +20,8 @@ CHOICES = ("auto", "rules", "llm")
 
 
 class Extractor(Protocol):
+    """Extracts candidate events from one article; may also offer ``extract_many`` (concurrent)."""
+
     name: str
 
     def extract(self, article: Article) -> list[dict]: ...
@@ -47,14 +49,18 @@ def resolve_choice(choice: str, model: str | None = None) -> str:
     return choice
 
 
-def get_extractor(choice: str = "auto", model: str | None = None) -> Extractor:
+def get_extractor(choice: str = "auto", model: str | None = None, **llm_settings) -> Extractor:
+    """The extractor for a choice; ``llm_settings`` are LLMConfig fields (api_base, concurrency...)."""
     kind = resolve_choice(choice, model)
     if kind == "rules":
         return RulesExtractor()
-    raise ExtractorUnavailable(
-        "the LLM extractor is not part of this version yet; use --extractor rules "
-        "(or unset EVENTBUILDER_MODEL so that auto picks the embedded extractor)"
-    )
+    from pipelines.extract.llm import LLMConfig, LLMExtractor
+
+    try:
+        config = LLMConfig.from_env(model=model, **llm_settings)
+    except ValueError as e:
+        raise ExtractorUnavailable(str(e)) from None
+    return LLMExtractor(config)
 
 
 @dataclass
@@ -62,11 +68,16 @@ class Extraction:
     extractor: str
     events: list[dict] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # article_id -> reason
+    rejected: list[dict] = field(default_factory=list)  # quarantine rows (answers that stayed invalid)
+    usage: dict[str, dict] = field(default_factory=dict)  # article_id -> model, tokens, cost, calls...
 
 
 def extract_all(
     articles: list[Article], extractor: Extractor, progress: Callable[[Article], None] | None = None
 ) -> Extraction:
+    many = getattr(extractor, "extract_many", None)
+    if many is not None:
+        return many(articles, progress)
     out = Extraction(extractor.name)
     for art in articles:
         try:
