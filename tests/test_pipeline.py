@@ -183,3 +183,15 @@ def test_readme_quick_start_uses_the_dev_script():
     readme = (ROOT / "README.md").read_text()
     assert "./dev build" in readme and "./dev test" in readme
     assert "./dev test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_rules_path_never_imports_litellm(tmp_path):
+    code = (
+        "import sys; from pipelines.build import build\n"
+        f"r = build([], {str(tmp_path)!r}, extractor='rules')\n"
+        "assert r.published is not None\n"
+        "print('litellm' in sys.modules)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "False"
