@@ -31,13 +31,27 @@ def main() -> None:
     for i in range(n):
         text = f"Dispatch {i}\n\nOn Monday, Egypt called for an immediate ceasefire in Libya (report {i})."
         arts.append(Article(article_id(text), f"{i}.txt", text, published="2024-03-15"))
-    reply = {"events": [{"event_type": "ceasefire_call", "status": "called",
-                         "actors": [{"role": "caller", "name": "Egypt"}], "date": "2024-03-11",
-                         "date_precision": "day", "evidence": [{"quote": "Egypt called for an immediate ceasefire"}]}]}
+    reply = {
+        "events": [
+            {
+                "event_type": "ceasefire_call",
+                "status": "called",
+                "actors": [{"role": "caller", "name": "Egypt"}],
+                "date": "2024-03-11",
+                "date_precision": "day",
+                "evidence": [{"quote": "Egypt called for an immediate ceasefire"}],
+            }
+        ]
+    }
     script = Script(default={"content": json.dumps(reply)}, latency=latency)
     with LLMServer(script) as srv:
-        cfg = LLMConfig(model="openai/bench-model", api_base=srv.api_base, api_key="bench-key-000000",
-                        concurrency=concurrency, cache_dir=None)
+        cfg = LLMConfig(
+            model="openai/bench-model",
+            api_base=srv.api_base,
+            api_key="bench-key-000000",
+            concurrency=concurrency,
+            cache_dir=None,
+        )
         ex = LLMExtractor(cfg)
         extract_all(arts[:1], ex)  # import litellm and warm up outside the timing
         script.calls.clear()
@@ -45,13 +59,20 @@ def main() -> None:
         result = extract_all(arts, ex)
         wall = time.perf_counter() - t0
     ideal = math.ceil(n / concurrency) * latency
-    print(f"{n} articles, latency {latency:.2f} s, concurrency {concurrency}: "
-          f"wall {wall:.2f} s, ideal {ideal:.2f} s, ratio {wall / ideal:.3f}")
-    print(f"calls {len(script.calls)}, failed {len(result.failed)}, events {len(result.events)}, "
-          f"max in flight {script.max_inflight}")
+    print(
+        f"{n} articles, latency {latency:.2f} s, concurrency {concurrency}: "
+        f"wall {wall:.2f} s, ideal {ideal:.2f} s, ratio {wall / ideal:.3f}"
+    )
+    print(
+        f"calls {len(script.calls)}, failed {len(result.failed)}, events {len(result.events)}, "
+        f"max in flight {script.max_inflight}"
+    )
     art = arts[0]
-    sent = sum(len(m["content"]) for s, e in chunks(art.text, cfg.chunk_chars)
-               for m in messages(art.text[s:e], art.published, "json_object"))
+    sent = sum(
+        len(m["content"])
+        for s, e in chunks(art.text, cfg.chunk_chars)
+        for m in messages(art.text[s:e], art.published, "json_object")
+    )
     print(f"characters sent for a {len(art.text)}-character article: {sent} (json_object mode)")
 
 

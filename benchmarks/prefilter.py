@@ -33,8 +33,10 @@ def measure(gold_dir: Path, articles_dir: Path) -> None:
             events += 1
             anchors = [s for a in ev["anchors"] if (s := ground(a, art.text, ft))]
             covered += any(spans_overlap(a, p) for a in anchors for p in pre_spans)
-    print(f"{gold_dir}: {len(gold)} articles; characters sent {full} -> {pre} with the prefilter "
-          f"({1 - pre / full:.1%} fewer); gold events still visible {covered}/{events} ({covered / events:.1%})")
+    print(
+        f"{gold_dir}: {len(gold)} articles; characters sent {full} -> {pre} with the prefilter "
+        f"({1 - pre / full:.1%} fewer); gold events still visible {covered}/{events} ({covered / events:.1%})"
+    )
 
 
 def main() -> None:

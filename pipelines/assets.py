@@ -1,7 +1,7 @@
 """The pipeline as Dagster assets, grouped by stage, with the checks that guard them.
 
 articles (ingest) -> event_mentions (extract) -> validated_events (validate)
--> published_dataset (publish). Each asset calls the plain function of its stage;
+-> normalized_events (normalize) -> published_dataset (publish; merges across sources). Each asset calls the plain function of its stage;
 the logic and its tests live in those modules, not here.
 """
 
@@ -82,6 +82,23 @@ def validated_events(
     return result
 
 
+@dg.asset(group_name="normalize", description="Canonical actors, checked dates, geocoded places.")
+def normalized_events(
+    context: dg.AssetExecutionContext,
+    articles: ingest_stage.Ingested,
+    validated_events: validate_stage.Validated,
+) -> list[dict]:
+    from pipelines.normalize import normalize_events
+
+    result = normalize_events(validated_events.events, articles.articles)
+    unknown = sum(1 for e in result for a in e["actors"] if not a.get("known", True))
+    located = sum(1 for e in result if e.get("latitude") is not None)
+    context.add_output_metadata(
+        {"events": len(result), "unknown_actors": unknown, "with_coordinates": located}
+    )
+    return result
+
+
 @dg.asset(group_name="publish", description="Parquet tables events, articles and quarantine.")
 def published_dataset(
     context: dg.AssetExecutionContext,
@@ -89,10 +106,16 @@ def published_dataset(
     articles: ingest_stage.Ingested,
     event_mentions: extract_stage.Extraction,
     validated_events: validate_stage.Validated,
+    normalized_events: list[dict],
     output: OutputLocation,
 ) -> publish_stage.Published:
     result = publish_stage.publish(
-        output.folder(), articles, event_mentions, validated_events, run_id=config.run_id or None
+        output.folder(),
+        articles,
+        event_mentions,
+        validated_events,
+        run_id=config.run_id or None,
+        events=normalized_events,
     )
     counts = result.counts()
     context.add_output_metadata(
@@ -141,5 +164,5 @@ def articles_accounted_for(
     )
 
 
-ASSETS = [articles, event_mentions, validated_events, published_dataset]
+ASSETS = [articles, event_mentions, validated_events, normalized_events, published_dataset]
 CHECKS = [events_match_schema, quotes_grounded, articles_accounted_for]

@@ -255,6 +255,7 @@ def run_eval(
         name = f"dataset:{dataset}"
     else:
         from pipelines.extract import extract_all, get_extractor
+        from pipelines.normalize import normalize_events
         from pipelines.validate import validate_all
 
         by_name = _find_articles(gold, gold_dir, paths)
@@ -270,8 +271,9 @@ def run_eval(
         extraction = extract_all(arts, ex)
         raw = [json.loads(json.dumps(e)) for e in extraction.events]
         valid = validate_all(arts, extraction.events)
+        normalized = normalize_events(valid.events, arts)
         for doc, art in zip(gold, arts, strict=True):
-            mine = [e for e in valid.events if e["evidence"][0]["article_id"] == art.article_id]
+            mine = [e for e in normalized if e["evidence"][0]["article_id"] == art.article_id]
             mine_raw = [e for e in raw if (e.get("evidence") or [{}])[0].get("article_id") == art.article_id]
             pairs.append((doc, mine, mine_raw, art.text))
         name = ex.name

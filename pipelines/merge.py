@@ -26,6 +26,7 @@ _KEY_ROLES = {
     "ceasefire_call": ("caller",),
     "arms_delivery": ("supplier", "recipient"),
 }
+_GEO = ("location", "admin1", "latitude", "longitude", "geo_precision", "country")
 _PRECISION = {"day": 3, "month": 2, "year": 1, "unknown": 0}
 
 
@@ -83,8 +84,9 @@ def combine(a: dict, b: dict) -> dict:
     ]
     if _PRECISION[b.get("date_precision", "unknown")] > _PRECISION[a.get("date_precision", "unknown")]:
         out["date"], out["date_precision"] = b.get("date"), b.get("date_precision")
+    if out.get("location") is None and b.get("location") is not None:
+        out.update({k: b.get(k) for k in _GEO})
     for key in (
-        "location",
         "country",
         "conflict_country",
         "symbol",
@@ -96,8 +98,6 @@ def combine(a: dict, b: dict) -> dict:
     ):
         if out.get(key) is None and b.get(key) is not None:
             out[key] = b[key]
-    if b.get("location") and a.get("location") is None:
-        out["country"] = b.get("country")
     if "topics" in a or "topics" in b:
         out["topics"] = list(dict.fromkeys([*(a.get("topics") or []), *(b.get("topics") or [])]))
     if out.get("mode") in (None, "unknown") and b.get("mode") not in (None, "unknown"):

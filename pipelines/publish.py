@@ -25,13 +25,11 @@ import pyarrow.dataset as ds
 from pipelines.extract import Extraction
 from pipelines.ingest import Ingested
 from pipelines.merge import merge_sources
+from pipelines.normalize import acled_columns
 from pipelines.schema import arrow_schema, schema_version
 from pipelines.validate import Validated
 
 UNKNOWN_YEAR = "unknown"
-# ACLED-style actor1/actor2: who acts, and who is acted upon or with.
-ACTOR1_ROLES = ("caller", "body", "supplier")
-ACTOR2_ROLES = ("addressee", "sponsor", "recipient")
 
 
 @dataclass
@@ -60,20 +58,11 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
-def _first(actors: list[dict], roles: tuple[str, ...]) -> str | None:
-    for role in roles:
-        for a in actors:
-            if a["role"] == role:
-                return a["name"]
-    return None
-
-
 def event_rows(events: list[dict], run_id: str) -> list[dict]:
     rows = []
     for ev in merge_sources(events):
         row = dict(ev)
-        row["actor1"] = _first(ev["actors"], ACTOR1_ROLES)
-        row["actor2"] = _first(ev["actors"], ACTOR2_ROLES)
+        row.update(acled_columns(ev))
         row["schema_version"] = schema_version()
         row["run_id"] = run_id
         rows.append(row)
@@ -184,12 +173,18 @@ def _swap(staged: Path, final: Path, run_id: str) -> None:
 
 
 def publish(
-    output: Path, ingested: Ingested, extraction: Extraction, validated: Validated, run_id: str | None = None
+    output: Path,
+    ingested: Ingested,
+    extraction: Extraction,
+    validated: Validated,
+    run_id: str | None = None,
+    events: list[dict] | None = None,
 ) -> Published:
+    """``events``: the normalised events (default: the validated ones as they are)."""
     run_id = run_id or new_run_id()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    events = event_rows(validated.events, run_id)
+    events = event_rows(validated.events if events is None else events, run_id)
     articles = article_rows(ingested, extraction, validated, events, run_id)
     quarantine = quarantine_rows(ingested, extraction, validated, run_id)
     staging = output / f".staging-{run_id}"

@@ -173,7 +173,13 @@ def test_definitions_load_with_assets_checks_and_job():
 
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"articles", "event_mentions", "validated_events", "published_dataset"}
+    assert keys == {
+        "articles",
+        "event_mentions",
+        "validated_events",
+        "normalized_events",
+        "published_dataset",
+    }
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
     assert checks == {"events_match_schema", "quotes_grounded", "articles_accounted_for"}
     assert defs.resolve_job_def("build_dataset") is not None

@@ -25,7 +25,7 @@ from pipelines.data import load_yaml
 from pipelines.ingest import Article
 from pipelines.merge import coreference
 from pipelines.normalize.dates import fold_pattern, resolve_date
-from pipelines.normalize.gazetteer import Actor, Gazetteer, Mention, Place, gazetteer
+from pipelines.normalize.gazetteer import Actor, Gazetteer, Mention, Place, gazetteer, name_key
 from pipelines.segment import sentences
 from pipelines.textnorm import Folded, fold
 
@@ -204,9 +204,11 @@ def _first(pattern: re.Pattern, fs: str, start: int = 0, end: int | None = None)
 
 
 def _place_after(ctx: _Ctx, fstart: int, fend: int, after: int) -> Place | None:
+    """The first place named after a position; an ambiguous name goes to the conflict's country."""
     for m in _in(ctx.places, fstart, fend):
         if m.start >= after:
-            return m.entry
+            same_name = ctx.gaz.place_index.get(name_key(ctx.folded.text[m.start : m.end])) or [m.entry]
+            return next((p for p in same_name if p.country == ctx.conflict), m.entry)
     return None
 
 

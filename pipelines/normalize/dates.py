@@ -42,6 +42,7 @@ class _Vocab:
     weekday_re: re.Pattern
     relative_re: re.Pattern
     year_re: re.Pattern
+    last_week_re: re.Pattern
 
 
 @cache
@@ -74,7 +75,10 @@ def _vocab() -> _Vocab:
     )
     relative_re = re.compile(rf"{b}(?P<r>{_alt(list(relative))}){e}")
     year_re = re.compile(rf"{b}(?:في |خلال |in |عام |سنة )(?:عام |سنة )?(?P<y>(?:19|20)\d\d)\s?م?{e}")
-    return _Vocab(month, weekday, ordinal, relative, full, month_year, weekday_re, relative_re, year_re)
+    last_week_re = re.compile(rf"{b}(?:{_alt(spec['last_week'])}){e}")
+    return _Vocab(
+        month, weekday, ordinal, relative, full, month_year, weekday_re, relative_re, year_re, last_week_re
+    )
 
 
 def _pub(published: str | None) -> dt.date | None:
@@ -118,6 +122,15 @@ def _candidates(folded: str, pub: dt.date | None) -> list[tuple[int, str | None,
             continue
         taken.append(range(mt.start(), mt.end()))
         out.append((mt.start(), f"{int(mt['y']):04d}-{v.month[mt['m']]:02d}", "month"))
+    for mt in v.last_week_re.finditer(folded):
+        taken.append(range(mt.start(), mt.end()))
+        if pub:
+            monday = pub - dt.timedelta(days=pub.weekday() + 7)
+            sunday = monday + dt.timedelta(days=6)
+            if (monday.year, monday.month) == (sunday.year, sunday.month):
+                out.append((mt.start(), f"{monday.year:04d}-{monday.month:02d}", "month"))
+                continue
+        out.append((mt.start(), None, "unknown"))
     for mt in v.weekday_re.finditer(folded):
         if any(mt.start() in r for r in taken):
             continue
@@ -152,3 +165,33 @@ def resolve_date(sentence: str, published: str | None, anchor: int | None = None
     pos = anchor or 0
     _, date, precision = min(found, key=lambda c: (abs(c[0] - pos), c[0]))
     return (date, precision) if date else (None, "unknown")
+
+
+def years_in(text: str) -> set[int]:
+    """Four-digit years written in a text (Arabic-Indic digits folded)."""
+    return {int(y) for y in re.findall(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", normalize(text))}
+
+
+def check_date(
+    proposed: str | None, precision: str | None, quotes: list[str], published: str | None, article_text: str
+) -> tuple[str | None, str]:
+    """Keep the better-supported of a proposed date (an LLM's) and the one the quotes give.
+
+    The text's own time expression wins when it gives one; a proposed date is kept only when its
+    year is written in the article or is the publication year (a year is never invented).
+    """
+    found = [resolve_date(q, published) for q in quotes]
+    found = [f for f in found if f[0]]
+    if found:
+        best = max(found, key=lambda f: {"day": 3, "month": 2, "year": 1}.get(f[1], 0))
+        if proposed and proposed.startswith(best[0]) and len(proposed) > len(best[0]):
+            return proposed, precision or "day"  # the proposal is more precise and agrees
+        return best
+    if not proposed or not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", proposed):
+        return None, "unknown"
+    year = int(proposed[:4])
+    pub = _pub(published)
+    if year in years_in(article_text) or (pub and year in {pub.year, pub.year - 1}):
+        precision = {10: "day", 7: "month", 4: "year"}[len(proposed)]
+        return proposed, precision
+    return None, "unknown"

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
@@ -140,6 +140,7 @@ class Gazetteer:
         self.capitals: dict[str, Place] = {}
         self.actor_matcher = Matcher()
         self.place_matcher = Matcher()
+        self._place_aliases: list[tuple[Place, list[str]]] = []
         for rec in actor_records:
             actor = Actor(
                 name=rec["name"],
@@ -172,9 +173,33 @@ class Gazetteer:
             if place.capital:
                 self.capitals.setdefault(place.country, place)
             aliases = rec.get("aliases") or {}
-            for alias in [place.name, *[a for lang in aliases.values() for a in (lang or [])]]:
+            names = [place.name, *[a for lang in aliases.values() for a in (lang or [])]]
+            self._place_aliases.append((place, names))
+            for alias in names:
                 self.place_matcher.add(alias, place)
         self.conflicts = {c for a in self.actors.values() for c in a.party_in}
+
+    @cached_property
+    def actor_index(self) -> dict[str, Actor]:
+        """Every alias (no demonyms) and canonical name by ``name_key``."""
+        index: dict[str, Actor] = {}
+        for alias, (actor, demonym) in self.actor_matcher.table.items():
+            if not demonym:
+                index.setdefault(name_key(alias), actor)
+        for actor in self.actors.values():
+            index.setdefault(name_key(actor.name), actor)
+        return index
+
+    @cached_property
+    def place_index(self) -> dict[str, list[Place]]:
+        """Every place alias by ``name_key``, all places that share it (Tripoli: LBY and LBN)."""
+        index: dict[str, list[Place]] = {}
+        for place, aliases in self._place_aliases:
+            for alias in aliases:
+                bucket = index.setdefault(name_key(alias), [])
+                if place not in bucket:
+                    bucket.append(place)
+        return index
 
     def find_actors(self, folded: Folded) -> list[Mention]:
         """Actor mentions, with spans in ``folded.text``."""
@@ -204,6 +229,12 @@ class Gazetteer:
 
     def place_named(self, name: str) -> Place | None:
         return next((p for p in self.places if p.name == name), None)
+
+
+def name_key(name: str) -> str:
+    """A name folded for comparison, without the Arabic article or punctuation ("الإمارات" ~ "امارات")."""
+    folded = re.sub(r"(?<![^\W_])ال(?=\w{3,})", "", normalize(name))
+    return " ".join(re.sub(r"[^\w ]+", " ", folded).split())
 
 
 def _user_files() -> list[Path]:
