@@ -1,8 +1,9 @@
 """The pipeline as Dagster assets, grouped by stage, with the checks that guard them.
 
 articles (ingest) -> event_mentions (extract) -> validated_events (validate)
--> normalized_events (normalize) -> published_dataset (publish; merges across sources). Each asset calls the plain function of its stage;
-the logic and its tests live in those modules, not here.
+-> normalized_events (normalize) -> published_dataset (publish; merges across sources).
+Each asset calls the plain function of its stage; the logic and its tests live in those
+modules, not here.
 """
 
 from pathlib import Path
