@@ -303,7 +303,7 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         _role(m, "addressee") for m in _subsume(addressees)
     ]
     for m in callers:
-        seat = ctx.gaz.seat(m.entry) if m.entry.type == "igo_body" else None
+        seat = ctx.gaz.seat(m.entry) if m.entry.type in {"igo_body", "igo"} else None
         if seat:
             ev["location"], ev["country"] = seat.name, seat.country
             break
@@ -496,7 +496,9 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
     if place:
         ev["location"], ev["country"] = place.name, place.country
     else:
-        ev["country"] = ctx.conflict
+        # No place named: the destination country, the recipient's own when it is a state.
+        states = [m.entry.iso3 for m in recipients if m.entry.type == "state" and m.entry.iso3]
+        ev["country"] = states[0] if states else ctx.conflict
     ev["materiel"] = " and ".join(", ".join(labels).rsplit(", ", 1)) if labels else None
     ev["mode"] = next((k for k, p in lx.arms_modes.items() if p.search(fs)), "unknown")
     ev["embargo_violation_claimed"] = ctx.embargo_claim

@@ -43,6 +43,8 @@ class _Vocab:
     relative_re: re.Pattern
     year_re: re.Pattern
     last_week_re: re.Pattern
+    this_month_re: re.Pattern
+    last_month_re: re.Pattern
 
 
 @cache
@@ -76,8 +78,21 @@ def _vocab() -> _Vocab:
     relative_re = re.compile(rf"{b}(?P<r>{_alt(list(relative))}){e}")
     year_re = re.compile(rf"{b}(?:في |خلال |in |عام |سنة )(?:عام |سنة )?(?P<y>(?:19|20)\d\d)\s?م?{e}")
     last_week_re = re.compile(rf"{b}(?:{_alt(spec['last_week'])}){e}")
+    this_month_re = re.compile(rf"{b}(?:{_alt(spec['this_month'])}){e}")
+    last_month_re = re.compile(rf"{b}(?:{_alt(spec['last_month'])}){e}")
     return _Vocab(
-        month, weekday, ordinal, relative, full, month_year, weekday_re, relative_re, year_re, last_week_re
+        month,
+        weekday,
+        ordinal,
+        relative,
+        full,
+        month_year,
+        weekday_re,
+        relative_re,
+        year_re,
+        last_week_re,
+        this_month_re,
+        last_month_re,
     )
 
 
@@ -122,6 +137,16 @@ def _candidates(folded: str, pub: dt.date | None) -> list[tuple[int, str | None,
             continue
         taken.append(range(mt.start(), mt.end()))
         out.append((mt.start(), f"{int(mt['y']):04d}-{v.month[mt['m']]:02d}", "month"))
+    for back, pattern in ((0, v.this_month_re), (1, v.last_month_re)):
+        for mt in pattern.finditer(folded):
+            if any(mt.start() in r for r in taken):
+                continue
+            taken.append(range(mt.start(), mt.end()))
+            if pub:
+                y, m = (pub.year, pub.month - back) if pub.month > back else (pub.year - 1, 12)
+                out.append((mt.start(), f"{y:04d}-{m:02d}", "month"))
+            else:
+                out.append((mt.start(), None, "unknown"))
     for mt in v.last_week_re.finditer(folded):
         taken.append(range(mt.start(), mt.end()))
         if pub:

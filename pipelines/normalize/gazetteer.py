@@ -218,11 +218,10 @@ class Gazetteer:
         return actor.name if actor else normalize(name)
 
     def seat(self, actor: Actor) -> Place | None:
-        """Where a body acts: New York for UN organs, the capital for a legislature or state."""
-        if actor.type in {"igo_body", "igo"} and (
-            actor.name.startswith("United Nations") or actor.body == "United Nations"
-        ):
-            return self.place_named("New York")
+        """Where a body acts: its seat (data/seats.yaml), the capital for a legislature or state."""
+        seats = load_yaml("seats.yaml")
+        if actor.name in seats:
+            return self.place_named(seats[actor.name])
         if actor.type in {"legislature", "state", "government"} and actor.iso3:
             return self.capitals.get(actor.iso3)
         return None

@@ -1,0 +1,212 @@
+"""Normalisation: dates of every month family, actors in both scripts, places, ACLED columns."""
+
+import pytest
+
+from pipelines.ingest import Article, article_id
+from pipelines.normalize import acled_columns, normalize_event
+from pipelines.normalize.actors import canonical_actor, resolve
+from pipelines.normalize.dates import check_date, resolve_date
+from pipelines.normalize.places import geocode
+
+PUB = "2020-06-20"  # a Saturday
+
+
+@pytest.mark.parametrize(
+    "month_words,number",
+    [
+        (["يناير", "كانون الثاني", "جانفي", "أي النار"], 1),
+        (["فبراير", "شباط", "فيفري", "النوار"], 2),
+        (["مارس", "آذار", "الربيع"], 3),
+        (["أبريل", "نيسان", "أفريل", "الطير"], 4),
+        (["مايو", "أيار", "آيار", "ماي", "الماء"], 5),
+        (["يونيو", "حزيران", "جوان", "الصيف"], 6),
+        (["يوليو", "تموز", "جويلية", "ناصر"], 7),
+        (["أغسطس", "آب", "أوت", "هانيبال"], 8),
+        (["سبتمبر", "أيلول", "الفاتح"], 9),
+        (["أكتوبر", "تشرين الأول", "التمور"], 10),
+        (["نوفمبر", "تشرين الثاني", "الحرث"], 11),
+        (["ديسمبر", "كانون الأول", "الكانون"], 12),
+    ],
+)
+def test_every_arabic_month_family(month_words, number):
+    for word in month_words:
+        assert resolve_date(f"وقع ذلك في 5 {word} 2019", None) == (f"2019-{number:02d}-05", "day"), word
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("أعلن ذلك اليوم", ("2020-06-20", "day")),
+        ("أعلن ذلك أمس", ("2020-06-19", "day")),
+        ("أعلن يوم الخميس", ("2020-06-18", "day")),
+        ("أعلن السبت الماضي", ("2020-06-13", "day")),
+        ("أعلن يوم السبت", ("2020-06-20", "day")),
+        ("said on Thursday", ("2020-06-18", "day")),
+        ("said yesterday", ("2020-06-19", "day")),
+        ("وكان ذلك في ١٢ الطير/أبريل", ("2020-04-12", "day")),
+        ("وصلت في 4 الطير/أبريل 2019م", ("2019-04-04", "day")),
+        ("the talks of last week", ("2020-06", "month")),
+        ("earlier this month", ("2020-06", "month")),
+        ("الشهر الماضي", ("2020-05", "month")),
+    ],
+)
+def test_relative_and_paired_forms_against_a_fixed_publication_date(text, expected):
+    assert resolve_date(text, PUB) == expected
+
+
+def test_a_proposed_date_is_checked_against_the_text_and_never_invents_a_year():
+    quote = ["قالت روسيا الخميس إنها تعترض"]
+    assert check_date("2020-06-17", "day", quote, PUB, "") == ("2020-06-18", "day")  # the text wins
+    assert check_date("2011-03-17", "day", ["no time here"], PUB, "the war of 2011") == ("2011-03-17", "day")
+    assert check_date("2013-03-17", "day", ["no time here"], PUB, "no year written") == (None, "unknown")
+    assert check_date("2013-03-17", "day", ["no time here"], None, "no year written") == (None, "unknown")
+
+
+@pytest.mark.parametrize(
+    "name,canonical",
+    [
+        ("الإمارات", "United Arab Emirates"),
+        ("الامارات العربية المتحدة", "United Arab Emirates"),
+        ("UAE", "United Arab Emirates"),
+        ("جوتيريس", "Antonio Guterres"),
+        ("غوتيريش", "Antonio Guterres"),
+        ("Antonio Guterres", "Antonio Guterres"),
+        ("حفتر", "Khalifa Haftar"),
+        ("Khalifa Hifter", "Khalifa Haftar"),
+        ("مجلس الأمن الدولي", "United Nations Security Council"),
+        ("Security Council", "United Nations Security Council"),
+        ("حكومة الوفاق", "Government of National Accord"),
+        ("Sergei Lavrov", "Sergey Lavrov"),  # fuzzy
+        ("Antonio Gutteres", "Antonio Guterres"),  # fuzzy
+    ],
+)
+def test_actor_aliases_in_both_scripts(name, canonical):
+    actor = resolve(name)
+    assert actor is not None and actor.name == canonical
+
+
+def test_unknown_actors_are_kept_and_flagged_not_forced_onto_an_entry():
+    rec = canonical_actor({"role": "caller", "name": "Brigade of the Free Coast"})
+    assert rec["name"] == "Brigade of the Free Coast" and rec["known"] is False
+    assert resolve("Rus") is None  # too short to guess
+
+
+def test_known_actor_records_get_type_and_iso3_and_keep_the_surface_form():
+    rec = canonical_actor({"role": "supplier", "name": "تركيا"})
+    assert (rec["name"], rec["actor_type"], rec["iso3"], rec["known"], rec["surface"]) == (
+        "Turkey",
+        "state",
+        "TUR",
+        True,
+        "تركيا",
+    )
+
+
+def test_ambiguous_places_follow_the_conflict_country():
+    libya = geocode("طرابلس", conflict="LBY")
+    lebanon = geocode("طرابلس", conflict="LBN")
+    assert (libya.country, lebanon.country) == ("LBY", "LBN")
+    assert libya.latitude != lebanon.latitude and libya.geo_precision == 1
+
+
+@pytest.mark.parametrize(
+    "name,country",
+    [("سوتشي", "RUS"), ("Sochi", "RUS"), ("مصراتة", "LBY"), ("Kharkiv", "UKR"), ("Ajdabiya", "LBY")],
+)
+def test_places_in_both_scripts_and_from_geonames(name, country):
+    geo = geocode(name)
+    assert geo.country == country and geo.latitude is not None and geo.geo_precision == 1
+
+
+def test_country_only_and_unknown_places():
+    assert geocode(None, country="SDN").fields() == {
+        "location": None,
+        "country": "SDN",
+        "admin1": None,
+        "latitude": None,
+        "longitude": None,
+        "geo_precision": 3,
+    }
+    assert geocode("ليبيا").geo_precision == 3
+    assert geocode("Xyzzyville") is None
+
+
+def test_normalize_event_fills_geo_and_canonical_actors():
+    text = "On Thursday Turkey sent drones to Tripoli."
+    art = Article(article_id(text), "a.txt", text, published=PUB)
+    ev = {
+        "event_type": "arms_delivery",
+        "status": "alleged",
+        "date": None,
+        "date_precision": "unknown",
+        "location": "طرابلس",
+        "country": None,
+        "conflict_country": "LBY",
+        "actors": [{"role": "supplier", "name": "Turkiye"}, {"role": "recipient", "name": "GNA"}],
+        "evidence": [{"article_id": art.article_id, "quote": text, "start": 0, "end": len(text)}],
+    }
+    out = normalize_event(ev, art)
+    assert (out["location"], out["country"], out["admin1"], out["geo_precision"]) == (
+        "Tripoli",
+        "LBY",
+        "Tripoli",
+        1,
+    )
+    assert (out["date"], out["date_precision"]) == ("2020-06-18", "day")
+    assert [a["name"] for a in out["actors"]] == ["Turkey", "Government of National Accord"]
+
+
+def test_acled_columns_from_roles_and_actor_types():
+    ev = {
+        "event_type": "arms_delivery",
+        "conflict_country": "LBY",
+        "actors": [
+            {"role": "supplier", "name": "Turkey", "actor_type": "state", "iso3": "TUR"},
+            {"role": "supplier", "name": "Qatar", "actor_type": "state", "iso3": "QAT"},
+            {
+                "role": "recipient",
+                "name": "Government of National Accord",
+                "actor_type": "government",
+                "iso3": "LBY",
+            },
+        ],
+    }
+    assert acled_columns(ev) == {
+        "actor1": "Turkey",
+        "assoc_actor_1": "Qatar",
+        "actor2": "Government of National Accord",
+        "assoc_actor_2": None,
+        "inter1": 8,
+        "inter2": 1,
+    }
+    res = {
+        "event_type": "resolution",
+        "conflict_country": "SYR",
+        "actors": [
+            {
+                "role": "body",
+                "name": "United Nations Security Council",
+                "actor_type": "igo_body",
+                "iso3": None,
+            },
+            {"role": "sponsor", "name": "Norway", "actor_type": "state", "iso3": "NOR"},
+            {"role": "opposer", "name": "Russia", "actor_type": "state", "iso3": "RUS"},
+            {"role": "opposer", "name": "China", "actor_type": "state", "iso3": "CHN"},
+        ],
+    }
+    cols = acled_columns(res)
+    assert (cols["actor1"], cols["assoc_actor_1"], cols["actor2"], cols["assoc_actor_2"]) == (
+        "United Nations Security Council",
+        "Norway",
+        "Russia",
+        "China",
+    )
+    assert cols["inter1"] == 8
+    rebels = {
+        "event_type": "ceasefire_call",
+        "conflict_country": "SDN",
+        "actors": [
+            {"role": "caller", "name": "Rapid Support Forces", "actor_type": "armed_group", "iso3": "SDN"}
+        ],
+    }
+    assert acled_columns(rebels)["inter1"] == 2
