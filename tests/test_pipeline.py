@@ -201,3 +201,21 @@ def test_the_rules_path_never_imports_litellm(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_sensor_requests_a_build_when_files_land_and_not_again(tmp_path, monkeypatch):
+    import dagster as dg
+
+    monkeypatch.setenv("EVENTBUILDER_INPUT", str(tmp_path))
+    from pipelines.automation import make_automation
+    from pipelines.definitions import build_dataset
+
+    _, (sensor,) = make_automation(build_dataset)
+    ctx = dg.build_sensor_context(cursor=None)
+    assert isinstance(sensor(ctx), dg.SkipReason)  # empty folder
+    (tmp_path / "a.txt").write_text("Title\n\nEgypt called for a truce.", encoding="utf-8")
+    request = sensor(ctx)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_config["ops"]["articles"]["config"]["paths"] == [str(tmp_path)]
+    ctx2 = dg.build_sensor_context(cursor=ctx.cursor)
+    assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
