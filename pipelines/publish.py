@@ -100,6 +100,8 @@ def article_rows(
         )
         rows.append(row)
     for rej in ingested.rejected:
+        if rej.reason == "bad_manifest":
+            continue  # not an article: it is in the quarantine table
         rows.append(
             {
                 "article_id": rej.meta.get("article_id") or f"rejected:{rej.source}",

@@ -56,13 +56,6 @@ def roles_for(event_type: str) -> list[str]:
     return list(_type_rule(event_type)["actors"]["items"]["properties"]["role"]["enum"])
 
 
-def enum_of(field: str) -> list[Any]:
-    """Enum of a top-level event field, or of the items of an array field."""
-    spec = load_schema("event")["properties"][field]
-    spec = spec.get("items", spec)
-    return [v for v in spec["enum"] if v is not None]
-
-
 def extractor_fields() -> list[str]:
     """Fields an extractor fills (everything that is not readOnly)."""
     props = load_schema("event")["properties"]

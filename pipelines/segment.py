@@ -1,10 +1,9 @@
-"""Split article text into sentences and clauses, as offsets into the text.
+"""Split article text into sentences, as offsets into the text.
 
 In: cleaned article text. Out: ``(start, end)`` spans with no surrounding white
 space. Sentences end at ``. ! ? ؟`` (not after common abbreviations or inside
 numbers) and at line breaks, except where a line was merely wrapped (it ends
 without punctuation and the next one starts in lower case or with a comma).
-Clauses further split a sentence at ``، , ؛ ; :``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ _ABBREV = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|St|No|Nos|vs|etc|Inc|Ltd|Jr|Sr|U\.S|U\.N|U\.K|e\.g|i\.e)|\b[A-Z])\.$"
 )
 _END = re.compile(r"[.!?؟…]+[\"'”»)\]]*(?=\s|$)")
-_CLAUSE = re.compile(r"[،,؛;:]\s")
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -67,19 +65,4 @@ def sentences(text: str) -> list[tuple[int, int]]:
         span = _trim(text, start, le)
         if span:
             out.append(span)
-    return out
-
-
-def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Clauses of the sentence ``text[start:end]``."""
-    out: list[tuple[int, int]] = []
-    pos = start
-    for m in _CLAUSE.finditer(text, start, end):
-        span = _trim(text, pos, m.start())
-        if span:
-            out.append(span)
-        pos = m.end()
-    span = _trim(text, pos, end)
-    if span:
-        out.append(span)
     return out

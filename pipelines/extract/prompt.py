@@ -15,7 +15,14 @@ import json
 from functools import cache
 
 from pipelines.data import load_yaml
-from pipelines.schema import event_types, load_schema, roles_for, schema_version, statuses_for
+from pipelines.schema import (
+    event_types,
+    extractor_fields,
+    load_schema,
+    roles_for,
+    schema_version,
+    statuses_for,
+)
 
 # Fields a model does not fill: provenance set by the pipeline.
 _NOT_FROM_MODEL = {"extractor", "confidence"}
@@ -26,10 +33,10 @@ def response_schema() -> dict:
     """JSON Schema of the model's answer: {"events": [event, ...]}."""
     event = load_schema("event")
     props = {}
-    for name, spec in event["properties"].items():
-        if spec.get("readOnly") or name in _NOT_FROM_MODEL:
+    for name in extractor_fields():
+        if name in _NOT_FROM_MODEL:
             continue
-        spec = copy.deepcopy(spec)
+        spec = copy.deepcopy(event["properties"][name])
         if name == "evidence":
             spec["items"] = {
                 "type": "object",
