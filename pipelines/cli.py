@@ -98,13 +98,20 @@ def build(
     Runs the same Dagster assets as the UI, in this process. Exits non-zero only when nothing could be
     published; quarantined articles and rejected events are reported, not fatal.
     """
+    import os
+
     from pipelines.extract import resolve_choice
 
     try:
-        resolve_choice(extractor, model or None)
+        kind = resolve_choice(extractor, model or None)
     except ValueError as e:
         _err(str(e))
         raise typer.Exit(2) from None
+    if kind == "llm" and not (model or os.environ.get("EVENTBUILDER_MODEL")):
+        _err(
+            "--extractor llm needs a model: pass --model (e.g. openai/gpt-4.1-mini) or set EVENTBUILDER_MODEL"
+        )
+        raise typer.Exit(2)
     for p in paths or []:
         if not p.exists():
             _err(f"{p}: no such file or folder")

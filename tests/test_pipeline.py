@@ -219,3 +219,11 @@ def test_sensor_requests_a_build_when_files_land_and_not_again(tmp_path, monkeyp
     assert request.run_config["ops"]["articles"]["config"]["paths"] == [str(tmp_path)]
     ctx2 = dg.build_sensor_context(cursor=ctx.cursor)
     assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
+
+
+def test_cli_llm_without_a_model_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.delenv("EVENTBUILDER_MODEL", raising=False)
+    r = run_cli("build", "--extractor", "llm", "--output", str(tmp_path / "o"))
+    assert r.returncode == 2 and "needs a model" in r.stderr
+    r = run_cli("build", "--extractor", "nope", "--output", str(tmp_path / "o"))
+    assert r.returncode == 2 and "unknown extractor" in r.stderr
