@@ -194,3 +194,11 @@ def test_the_same_dated_event_from_two_articles_is_one_event_with_two_sources():
     dated = next(e for e in merged if e["date"])
     assert dated["source_count"] == 2 and dated["date"] == "2024-03-14"
     assert len({e["event_id"] for e in merged}) == 2
+
+
+def test_a_decision_by_someone_else_is_not_a_resolution_of_the_body_named_earlier():
+    text = (
+        "The Security Council met on Libya on Monday.\n\n"
+        "The Government of National Accord rejected Haftar's decision to close the oil ports."
+    )
+    assert [e for e in run(text) if e["event_type"] == "resolution"] == []

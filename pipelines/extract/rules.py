@@ -70,6 +70,7 @@ class Lexicon:
     clause_end: re.Pattern
     dative: re.Pattern
     coordination: re.Pattern
+    res_anaphor: re.Pattern
 
 
 @cache
@@ -105,6 +106,7 @@ def lexicon() -> Lexicon:
         clause_end=re.compile(rf"[,;:.?!\"]\s|\s-\s|\s(?:{_words(g['relative'])})\s"),
         dative=re.compile(rf"{_B}(?:{_words(g['dative'])})\s?$"),
         coordination=re.compile(rf"^\s*(?:{_words(g['coordination'])})?\s*$"),
+        res_anaphor=_compile(res["anaphor"]),
     )
 
 
@@ -356,7 +358,7 @@ def _resolution(
     if lx.res_background.search(fs) and status == "drafted":
         return None
     body_actors = [_specific_body(m.entry, article_bodies) for m in bodies]
-    if not body_actors and last_body:
+    if not body_actors and last_body and lx.res_anaphor.search(fs):
         body_actors = last_body[-1:]  # "the council", "the draft": the body the story is about
     if not body_actors:
         return None
