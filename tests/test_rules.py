@@ -197,8 +197,5 @@ def test_the_same_dated_event_from_two_articles_is_one_event_with_two_sources():
 
 
 def test_a_decision_by_someone_else_is_not_a_resolution_of_the_body_named_earlier():
-    text = (
-        "The Security Council met on Libya on Monday.\n\n"
-        "The Government of National Accord rejected Haftar's decision to close the oil ports."
-    )
+    text = "عقد مجلس الأمن جلسة حول ليبيا يوم الاثنين.\n\nورفضت حكومة الوفاق قرار حفتر إغلاق الموانئ النفطية."
     assert [e for e in run(text) if e["event_type"] == "resolution"] == []
