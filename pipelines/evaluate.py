@@ -244,6 +244,7 @@ def run_eval(
 ) -> dict:
     gold = load_gold(gold_dir)
     pairs = []
+    failed: dict[str, str] = {}
     if dataset is not None:
         events, by_name = _dataset_events(dataset)
         for doc in gold:
@@ -272,12 +273,18 @@ def run_eval(
         raw = [json.loads(json.dumps(e)) for e in extraction.events]
         valid = validate_all(arts, extraction.events)
         normalized = normalize_events(valid.events, arts)
+        failed = {
+            Path(a.source).name: extraction.failed[a.article_id]
+            for a in arts
+            if a.article_id in extraction.failed
+        }
         for doc, art in zip(gold, arts, strict=True):
             mine = [e for e in normalized if e["evidence"][0]["article_id"] == art.article_id]
             mine_raw = [e for e in raw if (e.get("evidence") or [{}])[0].get("article_id") == art.article_id]
             pairs.append((doc, mine, mine_raw, art.text))
         name = ex.name
     report = score(pairs)
+    report["failed_articles"] = failed
     report["extractor"] = name
     report["gold"] = str(gold_dir)
     return report
