@@ -46,6 +46,14 @@ def _dates_agree(a: dict, b: dict, strict: bool) -> bool:
     return da.startswith(db) or db.startswith(da)
 
 
+def _materiel(ev: dict) -> set[str]:
+    return {
+        m.strip()
+        for m in (ev.get("materiel") or "").replace(" and ", ",").replace(";", ",").split(",")
+        if m.strip()
+    }
+
+
 def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
     if a["event_type"] != b["event_type"]:
         return False
@@ -53,6 +61,11 @@ def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
         return False
     if cross_source and a["status"] != b["status"]:
         return False
+    if a["event_type"] == "arms_delivery":
+        # One supplier's troops and, separately, its mercenaries are two deliveries.
+        ma, mb = _materiel(a), _materiel(b)
+        if ma and mb and not ma & mb:
+            return False
     (na, ia), (nb, ib) = _keys(a), _keys(b)
     # Shared actor, or the same states ("the Russian and Turkish presidents" = Putin and Erdogan).
     return bool(na & nb) or (bool(ia) and ia == ib)
@@ -134,6 +147,25 @@ def _cluster(events: Iterable[dict], cross_source: bool) -> list[dict]:
 def coreference(events: list[dict]) -> list[dict]:
     """Merge the mentions of one event within an article."""
     return _cluster(events, cross_source=False)
+
+
+def _spans(ev: dict) -> list[tuple[str, int, int]]:
+    return [(e["article_id"], e["start"], e["end"]) for e in ev["evidence"] if e.get("end")]
+
+
+def merge_duplicates(events: list[dict]) -> list[dict]:
+    """Merge events of one type that quote overlapping text (one event seen in two overlapping chunks)."""
+    merged: list[dict] = []
+    for ev in events:
+        for i, m in enumerate(merged):
+            if m["event_type"] == ev["event_type"] and any(
+                x[0] == y[0] and x[1] < y[2] and y[1] < x[2] for x in _spans(m) for y in _spans(ev)
+            ):
+                merged[i] = combine(m, ev)
+                break
+        else:
+            merged.append(ev)
+    return merged
 
 
 def event_id(ev: dict) -> str:

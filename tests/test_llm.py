@@ -361,3 +361,35 @@ def test_build_with_the_llm_extractor_publishes_and_accounts_for_every_article(t
     assert arts.loc[str(inp / "b.txt"), "llm_calls"] == 0
     assert calls == 4 and len(script.calls) - calls == 3
     assert again.published.counts()["llm"]["cached_calls"] == 1
+
+
+def test_eval_with_the_llm_extractor_scores_a_model_that_answers_the_gold_perfectly(tmp_path):
+    """Plumbing end to end: prompt, answer, grounding, normalisation and scoring on the sample corpus."""
+    from pipelines.evaluate import load_gold, run_eval
+
+    from .conftest import SAMPLE
+
+    replies = {}
+    for doc in load_gold(SAMPLE / "gold"):
+        title = (SAMPLE / doc["article"]).read_text(encoding="utf-8").split("\n", 1)[0]
+        events = []
+        for g in doc["events"]:
+            ev = {k: v for k, v in g.items() if k not in {"anchors", "actors"}}
+            ev["actors"] = [{"role": r, "name": n} for r, names in g["actors"].items() for n in names]
+            ev["evidence"] = [{"quote": a} for a in g["anchors"]]
+            events.append(ev)
+        replies[title] = [{"content": json.dumps({"events": events}, ensure_ascii=False)}]
+    script = Script(replies)
+    with LLMServer(script) as srv:
+        report = run_eval(
+            SAMPLE / "gold",
+            [SAMPLE],
+            extractor="llm",
+            model=MODEL,
+            api_base=srv.api_base,
+            cache_dir=tmp_path / "cache",
+        )
+    assert report["failed_articles"] == {}
+    assert report["detection"]["micro"]["f1"] == 1.0
+    assert report["grounding"]["rate"] == 1.0
+    assert report["arguments"]["status"]["accuracy"] == 1.0

@@ -30,7 +30,7 @@ from pathlib import Path
 from pipelines.extract import Extraction
 from pipelines.extract.prompt import messages, prompt_version, repair_message, response_schema
 from pipelines.ingest import Article
-from pipelines.merge import coreference
+from pipelines.merge import merge_duplicates
 from pipelines.schema import schema_version
 from pipelines.textnorm import fold, ground
 
@@ -472,8 +472,8 @@ async def _article(run: _Run, article: Article) -> tuple[list[dict], list[dict],
             )
     # An answer that stayed invalid fails the article (retried next run); its raw answer is quarantined.
     failure = f"invalid answer after {run.config.repair_rounds} repair rounds" if rejected else None
-    # Overlapping chunks see the same event twice: merge like mentions within an article.
-    return coreference(events), rejected, usage, failure
+    # Overlapping chunks see the same event twice: merge events that quote the same text.
+    return merge_duplicates(events), rejected, usage, failure
 
 
 class LLMExtractor:

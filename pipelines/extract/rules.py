@@ -30,7 +30,8 @@ from pipelines.segment import sentences
 from pipelines.textnorm import Folded, fold
 
 NAME = "rules"
-_B = r"(?<![^\W_])(?:[وف]?[بلك]?)"  # word start, with an attached prefix allowed
+# Word start, with attached prefixes allowed: و/ف, then ب/ك/ل, and the article (لل = ل + ال).
+_B = r"(?<![^\W_])(?:[وف]?(?:[بك]?ال|لل|[بلك])?)"
 
 
 def _compile(patterns: list[str] | str) -> re.Pattern:
@@ -359,7 +360,7 @@ def _resolution(
         return None
     body_actors = [_specific_body(m.entry, article_bodies) for m in bodies]
     if not body_actors and last_body and lx.res_anaphor.search(fs):
-        body_actors = last_body[-1:]  # "the council", "the draft": the body the story is about
+        body_actors = [_specific_body(last_body[-1], article_bodies)]  # "the council", "the draft": the body the story is about
     if not body_actors:
         return None
     # The primary body is the nearest to the resolution noun.
@@ -422,6 +423,8 @@ def _resolution(
 
 def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> dict | None:
     blocked = [(m.start(), m.end()) for m in lx.arms_not.finditer(fs)]
+    # "قوات الدعم السريع", "Rapid Support Forces": a name, not materiel.
+    blocked += [(m.start - fsent[0], m.end - fsent[0]) for m in ms]
     found: list[tuple[str, re.Match]] = []
     for label, pat in lx.arms_materiel.items():
         for m in pat.finditer(fs):
