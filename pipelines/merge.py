@@ -35,7 +35,12 @@ def _keys(ev: dict) -> tuple[set[str], frozenset[str]]:
     for role in _KEY_ROLES.get(ev["event_type"], ()):
         actors = [a for a in ev.get("actors", []) if a["role"] == role]
         if actors:
-            return {a["name"] for a in actors}, frozenset(a.get("iso3") or a["name"] for a in actors)
+            # A state and its officials stand for each other; armed groups of one country do not.
+            states = frozenset(
+                a.get("iso3") if a.get("actor_type") in {"state", "official"} and a.get("iso3") else a["name"]
+                for a in actors
+            )
+            return {a["name"] for a in actors}, states
     return set(), frozenset()
 
 
@@ -46,12 +51,13 @@ def _dates_agree(a: dict, b: dict, strict: bool) -> bool:
     return da.startswith(db) or db.startswith(da)
 
 
+def _materiel_list(ev: dict) -> list[str]:
+    raw = (ev.get("materiel") or "").replace(" and ", ",").replace(";", ",")
+    return [m.strip() for m in raw.split(",") if m.strip()]
+
+
 def _materiel(ev: dict) -> set[str]:
-    return {
-        m.strip()
-        for m in (ev.get("materiel") or "").replace(" and ", ",").replace(";", ",").split(",")
-        if m.strip()
-    }
+    return set(_materiel_list(ev))
 
 
 def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
@@ -117,8 +123,9 @@ def combine(a: dict, b: dict) -> dict:
         out["mode"] = b["mode"]
     if a.get("embargo_violation_claimed") or b.get("embargo_violation_claimed"):
         out["embargo_violation_claimed"] = True
-    if a.get("materiel") and b.get("materiel") and b["materiel"] not in a["materiel"]:
-        out["materiel"] = f"{a['materiel']}; {b['materiel']}"
+    items = list(dict.fromkeys([*_materiel_list(a), *_materiel_list(b)]))
+    if items:
+        out["materiel"] = items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
     conf = [c for c in (a.get("confidence"), b.get("confidence")) if c is not None]
     if conf:
         out["confidence"] = round(min(1.0, max(conf) + 0.1), 3)

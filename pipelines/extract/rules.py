@@ -359,8 +359,10 @@ def _resolution(
     if lx.res_background.search(fs) and status == "drafted":
         return None
     body_actors = [_specific_body(m.entry, article_bodies) for m in bodies]
-    if not body_actors and last_body and lx.res_anaphor.search(fs):
-        body_actors = [_specific_body(last_body[-1], article_bodies)]  # "the council", "the draft": the body the story is about
+    if not body_actors and lx.res_anaphor.search(fs) and (last_body or article_bodies):
+        # "the council", "the draft": the body the story is about, named before or else most often.
+        story_body = last_body[-1] if last_body else article_bodies.most_common(1)[0][0]
+        body_actors = [_specific_body(story_body, article_bodies)]
     if not body_actors:
         return None
     # The primary body is the nearest to the resolution noun.
