@@ -199,3 +199,12 @@ def test_the_same_dated_event_from_two_articles_is_one_event_with_two_sources():
 def test_a_decision_by_someone_else_is_not_a_resolution_of_the_body_named_earlier():
     text = "عقد مجلس الأمن جلسة حول ليبيا يوم الاثنين.\n\nورفضت حكومة الوفاق قرار حفتر إغلاق الموانئ النفطية."
     assert [e for e in run(text) if e["event_type"] == "resolution"] == []
+
+
+def test_taa_marbuta_before_a_suffix_and_the_article_before_a_trigger():
+    ev = only(
+        run("وجدد الأمين العام أنطونيو غوتيريش دعوته إلى وقف فوري لإطلاق النار في السودان."), "ceasefire_call"
+    )
+    assert roles(ev)["caller"] == {"Antonio Guterres"}
+    arms = only(run("وقال الجيش إن طائرات تركية نقلت المرتزقة السوريين إلى طرابلس."), "arms_delivery")
+    assert roles(arms)["supplier"] == {"Turkey"} and "mercenaries" in arms["materiel"]

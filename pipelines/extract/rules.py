@@ -37,7 +37,8 @@ _B = r"(?<![^\W_])(?:[وف]?(?:[بك]?ال|لل|[بلك])?)"
 def _compile(patterns: list[str] | str) -> re.Pattern:
     if isinstance(patterns, str):
         patterns = [patterns]
-    body = "|".join(f"(?:{fold_pattern(p)})" for p in patterns)
+    # A taa marbuta becomes ت before a suffix (دعوة -> دعوته): [ةه] in the lexicon takes both.
+    body = "|".join(f"(?:{fold_pattern(p.replace('[ةه]', '[هت]'))})" for p in patterns)
     return re.compile(rf"{_B}(?:{body})")
 
 
