@@ -265,6 +265,8 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         return None
     if res and res.start() < term.start() and (not call or res.start() < call.start()):
         return None  # a resolution demanding a ceasefire is a resolution, not a call
+    if agreed and rejected and rejected.start() < agreed.start():
+        agreed = None  # "refused to sign the ceasefire agreement"
     status = (
         "agreed"
         if agreed
@@ -298,8 +300,11 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     )
     window = (fsent[0] + floor, fsent[0] + _clause_end(fs, term.end()))
     addressees = [m for m in parties if window[0] <= m.start < window[1]]
-    if not callers and parties and status in {"agreed", "rejected"}:
-        callers, addressees = parties[:1], parties[1:]
+    if not callers and parties:
+        # Only parties named: the one nearest before the trigger speaks (Hamas calls, the RSF agrees).
+        head = [m for m in parties if m.start < fsent[0] + trigger] or parties
+        callers = _nearest_group(ctx.folded.text, head) if head is not parties else parties[:1]
+        addressees = [m for m in addressees if m not in callers]
     if not callers:
         return None
     ev = _base(ctx, "ceasefire_call", status, sent, fsent, fsent[0] + trigger, cue=status != "called")
@@ -357,8 +362,8 @@ def _resolution(
     status = next((k for k in ("vetoed", "adopted", "failed", "blocked", "drafted") if statuses[k]), None)
     if not status:
         return None
-    if lx.res_background.search(fs) and status == "drafted":
-        return None
+    if lx.res_background.search(fs) and status in {"drafted", "adopted"}:
+        return None  # "under resolution 1973", "since resolution 2216 was adopted in 2015"
     body_actors = [_specific_body(m.entry, article_bodies) for m in bodies]
     if not body_actors and lx.res_anaphor.search(fs) and (last_body or article_bodies):
         # "the council", "the draft": the body the story is about, named before or else most often.
