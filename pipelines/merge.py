@@ -67,10 +67,21 @@ def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
         return False
     if cross_source and a["status"] != b["status"]:
         return False
+    if a["event_type"] == "resolution" and a["status"] != b["status"]:
+        # Adopted one day, vetoed another: two acts. A draft and its outcome, or a failure told as a
+        # block, are one.
+        pair = {a["status"], b["status"]}
+        if "drafted" not in pair and pair != {"failed", "blocked"}:
+            return False
     if a["event_type"] == "arms_delivery":
-        # One supplier's troops and, separately, its mercenaries are two deliveries.
+        # One supplier's troops and, separately, its mercenaries are two deliveries; so are an
+        # approval and a delivery that actually happened.
         ma, mb = _materiel(a), _materiel(b)
         if ma and mb and not ma & mb:
+            return False
+        if {a["status"], b["status"]} == {"authorised", "confirmed"} and min(
+            a.get("confidence") or 0, b.get("confidence") or 0
+        ) >= 0.7:
             return False
     (na, ia), (nb, ib) = _keys(a), _keys(b)
     # Shared actor, or the same states ("the Russian and Turkish presidents" = Putin and Erdogan).

@@ -73,6 +73,8 @@ class Lexicon:
     dative: re.Pattern
     coordination: re.Pattern
     res_anaphor: re.Pattern
+    res_demands: re.Pattern
+    backed_by: re.Pattern
 
 
 @cache
@@ -109,6 +111,8 @@ def lexicon() -> Lexicon:
         dative=re.compile(rf"{_B}(?:{_words(g['dative'])})\s?$"),
         coordination=re.compile(rf"^\s*(?:{_words(g['coordination'])})?\s*$"),
         res_anaphor=_compile(res["anaphor"]),
+        res_demands=_compile(res["demands"]),
+        backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
     )
 
 
@@ -251,7 +255,7 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     term = _first(lx.cf_term, fs)
     if not term:
         return None
-    res = _first(lx.res_noun, fs)
+    demands = _first(lx.res_demands, fs)
     call = _first(lx.cf_call, fs)
     agreed = _first(lx.cf_agreed, fs)
     proposed = _first(lx.cf_proposed, fs)
@@ -263,7 +267,7 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     cue = agreed or rejected or proposed or call
     if not cue:
         return None
-    if res and res.start() < term.start() and (not call or res.start() < call.start()):
+    if demands and demands.start() < term.start() and (not call or demands.start() <= call.start()):
         return None  # a resolution demanding a ceasefire is a resolution, not a call
     if agreed and rejected and rejected.start() < agreed.start():
         agreed = None  # "refused to sign the ceasefire agreement"
@@ -465,6 +469,12 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
             recipients.append(m)
         elif not _is_party(m.entry, ctx.conflict):
             suppliers.append(m)
+    # A backer is not a supplier ("the SDF, backed by the United States").
+    suppliers = [
+        m
+        for m in suppliers
+        if not lx.backed_by.search(ctx.folded.text[max(fsent[0], m.start - 16) : m.start])
+    ]
     # A speaker or accuser is not the supplier ("Egypt condemned the sending of troops").
     speech = [(m.start(), m.end()) for m in lx.third_party.finditer(fs)]
     suppliers = [
