@@ -73,6 +73,12 @@ def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
         pair = {a["status"], b["status"]}
         if "drafted" not in pair and pair != {"failed", "blocked"}:
             return False
+    if (
+        a["event_type"] == "ceasefire_call"
+        and "rejected" in {a["status"], b["status"]}
+        and a["status"] != b["status"]
+    ):
+        return False  # one side rejecting a truce and another accepting or proposing it are two acts
     if a["event_type"] == "arms_delivery":
         # One supplier's troops and, separately, its mercenaries are two deliveries; so are an
         # approval and a delivery that actually happened.

@@ -74,6 +74,7 @@ class Lexicon:
     coordination: re.Pattern
     res_anaphor: re.Pattern
     res_demands: re.Pattern
+    res_generic: re.Pattern
     backed_by: re.Pattern
 
 
@@ -112,6 +113,7 @@ def lexicon() -> Lexicon:
         coordination=re.compile(rf"^\s*(?:{_words(g['coordination'])})?\s*$"),
         res_anaphor=_compile(res["anaphor"]),
         res_demands=_compile(res["demands"]),
+        res_generic=_compile(res["generic"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
     )
 
@@ -365,6 +367,8 @@ def _resolution(
         statuses["failed"] = None
     status = next((k for k in ("vetoed", "adopted", "failed", "blocked", "drafted") if statuses[k]), None)
     if not status:
+        return None
+    if lx.res_generic.search(fs):
         return None
     if lx.res_background.search(fs) and status in {"drafted", "adopted"}:
         return None  # "under resolution 1973", "since resolution 2216 was adopted in 2015"
