@@ -10,7 +10,7 @@ from pipelines.textnorm import ground
 
 from .conftest import SAMPLE
 
-SAMPLE_MICRO_F1_FLOOR = 0.75
+SAMPLE_MICRO_F1_FLOOR = 0.9
 
 
 def test_sample_gold_anchors_are_in_their_articles():

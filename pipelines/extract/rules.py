@@ -308,8 +308,12 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     addressees = [m for m in parties if window[0] <= m.start < window[1]]
     if not callers and parties:
         # Only parties named: the one nearest before the trigger speaks (Hamas calls, the RSF agrees).
-        head = [m for m in parties if m.start < fsent[0] + trigger] or parties
-        callers = _nearest_group(ctx.folded.text, head) if head is not parties else parties[:1]
+        head = [m for m in parties if fsent[0] + floor <= m.start < fsent[0] + trigger] or [
+            m for m in parties if m.start >= fsent[0] + floor
+        ]
+        if not head:
+            return None
+        callers = _nearest_group(ctx.folded.text, head[:1] if head[0].start > fsent[0] + trigger else head)
         addressees = [m for m in addressees if m not in callers]
     if not callers:
         return None
