@@ -54,8 +54,16 @@ def test_eval_cli_writes_json_and_gates_on_f1(tmp_path):
     assert "micro" in ok.stdout and "False positives" in ok.stdout and "Misses" in ok.stdout
     data = json.loads(out.read_text())
     assert set(data) >= {"detection", "arguments", "grounding", "false_positives", "misses"}
+    f1 = data["detection"]["micro"]["f1"]
+    passes = subprocess.run(
+        [str(exe), "eval", "--gold", str(SAMPLE / "gold"), str(SAMPLE), "--fail-under", str(f1)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert passes.returncode == 0
     gate = subprocess.run(
-        [str(exe), "eval", "--gold", str(SAMPLE / "gold"), str(SAMPLE), "--fail-under", "0.99"],
+        [str(exe), "eval", "--gold", str(SAMPLE / "gold"), str(SAMPLE), "--fail-under", str(f1 + 0.001)],
         capture_output=True,
         text=True,
         timeout=300,
