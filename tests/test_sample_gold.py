@@ -69,3 +69,14 @@ def test_eval_cli_writes_json_and_gates_on_f1(tmp_path):
         timeout=300,
     )
     assert gate.returncode == 1 and "below --fail-under" in gate.stderr
+
+
+DEV = SAMPLE.parent.parent.parent / "tests" / "data" / "dev"
+DEV_MICRO_F1_FLOOR = 0.8
+
+
+def test_rules_extractor_does_not_regress_on_the_development_corpus():
+    report = run_eval(DEV / "gold", [DEV / "articles"], extractor="rules")
+    assert report["articles"] == 16
+    assert report["grounding"]["rate"] == 1.0
+    assert report["detection"]["micro"]["f1"] >= DEV_MICRO_F1_FLOOR, json.dumps(report["detection"], indent=1)
