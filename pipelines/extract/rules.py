@@ -315,6 +315,9 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
             return None
         callers = _nearest_group(ctx.folded.text, head[:1] if head[0].start > fsent[0] + trigger else head)
         addressees = [m for m in addressees if m not in callers]
+    if status == "agreed" and parties:
+        # The parties accept the truce together; mediators and venues are not parties to it.
+        callers, addressees = parties, []
     if not callers:
         return None
     ev = _base(ctx, "ceasefire_call", status, sent, fsent, fsent[0] + trigger, cue=status != "called")
@@ -410,7 +413,7 @@ def _resolution(
         ]
         for r, sp in cues.items()
     }
-    for m in _subsume(
+    members = _subsume(
         [
             m
             for m in ms
@@ -418,10 +421,24 @@ def _resolution(
             and m.entry.type in {"state", "official"}
             and m.entry.iso3 != ctx.conflict
         ]
-    ):
-        role = _nearest_role(fs, m, fsent[0], cues)
-        if role:
-            ev["actors"].append(_role(m, role))
+    )
+    roles = [_nearest_role(fs, m, fsent[0], cues) for m in members]
+    # A list takes the role of its head: "abstained: Russia, China, India and Brazil".
+    for i in range(1, len(members)):
+        if (
+            roles[i] is None
+            and roles[i - 1]
+            and lx.coordination.match(ctx.folded.text[members[i - 1].end : members[i].start])
+        ):
+            roles[i] = roles[i - 1]
+    for i in range(len(members) - 2, -1, -1):
+        if (
+            roles[i] is None
+            and roles[i + 1]
+            and lx.coordination.match(ctx.folded.text[members[i].end : members[i + 1].start])
+        ):
+            roles[i] = roles[i + 1]
+    ev["actors"] += [_role(m, r) for m, r in zip(members, roles, strict=True) if r]
     seat = ctx.gaz.seat(primary[0])
     if seat:
         ev["location"], ev["country"] = seat.name, seat.country
