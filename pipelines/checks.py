@@ -19,9 +19,8 @@ def read_table(output: Path, name: str):
 
 
 def ungrounded_quotes(output: Path) -> list[str]:
-    texts = dict(
-        zip(*read_table(output, "articles").select(["article_id", "text"]).to_pydict().values(), strict=True)
-    )
+    articles = read_table(output, "articles").select(["article_id", "text"]).to_pylist()
+    texts = {a["article_id"]: a["text"] for a in articles if a["text"] is not None}
     bad = []
     for row in read_table(output, "events").select(["event_id", "evidence"]).to_pylist():
         for ev in row["evidence"]:
@@ -32,13 +31,12 @@ def ungrounded_quotes(output: Path) -> list[str]:
 
 
 def unaccounted_inputs(output: Path, ingested: Ingested) -> list[str]:
-    rows = read_table(output, "articles").select(["source", "state"]).to_pylist()
-    states = {}
-    for r in rows:
-        states.setdefault(r["source"], []).append(r["state"])
-    inputs = [a.source for a in ingested.articles] + [
-        r.source for r in ingested.rejected if r.reason != "bad_manifest"
-    ]
-    problems = [f"{s}: no row" for s in inputs if s not in states]
-    problems += [f"{s}: {len(v)} rows" for s, v in states.items() if len(v) != 1]
+    """Files found with no article row, and sources with more than one row."""
+    sources = [r["source"] for r in read_table(output, "articles").select(["source"]).to_pylist()]
+    counts: dict[str, int] = {}
+    for src in sources:
+        counts[src] = counts.get(src, 0) + 1
+    problems = [f"{s}: {n} rows" for s, n in counts.items() if n != 1]
+    files_with_rows = {s.rsplit(":", 1)[0] if s.rsplit(":", 1)[-1].isdigit() else s for s in counts}
+    problems += [f"{f}: no row" for f in ingested.inputs if f not in files_with_rows]
     return problems

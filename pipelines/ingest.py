@@ -54,7 +54,9 @@ class Rejected:
 @dataclass
 class Ingested:
     articles: list[Article]
-    rejected: list[Rejected]
+    rejected: list[Rejected]  # inputs that are not (usable) articles, each with its reason
+    inputs: list[str] = field(default_factory=list)  # every file found, to prove all are accounted for
+    problems: list[Rejected] = field(default_factory=list)  # not articles: a bad manifest
 
 
 class DecodeError(ValueError):
@@ -215,7 +217,7 @@ class _MainText(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIP:
             self.skip += 1
-        elif tag == "title":
+        elif tag == "title" and not self.skip:
             self._in_title = True
         elif tag == "h1":
             self._in_h1 = True
@@ -347,13 +349,15 @@ def _records(path: Path, manifests: dict[Path, dict]) -> Iterator[Article | Reje
             manifests[path.parent] = read_manifest(path.parent)
         except DecodeError as e:
             manifests[path.parent] = {}
-            yield Rejected(str(path.parent / MANIFEST), "bad_manifest", str(e))
+            yield Rejected(str(path.parent / MANIFEST), "bad_manifest", str(e), meta={"problem": True})
     meta = manifests[path.parent].get(path.name, {})
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
+        records = 0
         for lineno, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
+            records += 1
             where = f"{source}:{lineno}"
             try:
                 rec = json.loads(line)
@@ -363,15 +367,11 @@ def _records(path: Path, manifests: dict[Path, dict]) -> Iterator[Article | Reje
             if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
                 yield Rejected(where, "missing_text", f"line {lineno}: no string field 'text'")
                 continue
-            yield _article(
-                where,
-                rec["text"],
-                encoding,
-                {
-                    **meta,
-                    **{k: rec.get(k) for k in ("title", "url", "published", "outlet", "language", "id")},
-                },
-            )
+            # The record's own metadata wins over the manifest's, where it has any.
+            own = {k: rec[k] for k in ("title", "url", "published", "outlet", "language", "id") if rec.get(k)}
+            yield _article(where, rec["text"], encoding, {**meta, **own})
+        if not records:
+            yield Rejected(source, "empty", "no records in the file")
         return
     title = None
     if suffix in {".html", ".htm"}:
@@ -398,24 +398,19 @@ def _article(source: str, text: str, encoding: str, meta: dict) -> Article | Rej
 
 def ingest(paths: Iterable[Path]) -> Ingested:
     """Read every input; duplicates (same cleaned text) are quarantined with a pointer to the first."""
-    articles: list[Article] = []
-    rejected: list[Rejected] = []
-    seen: dict[str, str] = {}
+    result = Ingested([], [])
+    seen: dict[str, str] = {}  # content hash -> first source
     manifests: dict[Path, dict] = {}
     for path in discover(paths):
+        result.inputs.append(str(path))
         for rec in _records(path, manifests):
             if isinstance(rec, Rejected):
-                rejected.append(rec)
-            elif rec.article_id in seen:
-                rejected.append(
-                    Rejected(
-                        rec.source,
-                        "duplicate",
-                        f"same text as {seen[rec.article_id]}",
-                        meta={"article_id": rec.article_id},
-                    )
-                )
+                (result.problems if rec.meta.get("problem") else result.rejected).append(rec)
+                continue
+            content = article_id(rec.text)  # a caller's own id does not make two texts different
+            if content in seen:
+                result.rejected.append(Rejected(rec.source, "duplicate", f"same text as {seen[content]}"))
             else:
-                seen[rec.article_id] = rec.source
-                articles.append(rec)
-    return Ingested(articles, rejected)
+                seen[content] = rec.source
+                result.articles.append(rec)
+    return result

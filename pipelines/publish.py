@@ -100,11 +100,9 @@ def article_rows(
         )
         rows.append(row)
     for rej in ingested.rejected:
-        if rej.reason == "bad_manifest":
-            continue  # not an article: it is in the quarantine table
         rows.append(
             {
-                "article_id": rej.meta.get("article_id") or f"rejected:{rej.source}",
+                "article_id": f"rejected:{rej.source}",
                 "source": rej.source,
                 "state": "quarantined",
                 "reason": f"{rej.reason}: {rej.detail}" if rej.detail else rej.reason,
@@ -122,13 +120,13 @@ def quarantine_rows(
     rows = [
         {
             "kind": "article",
-            "article_id": rej.meta.get("article_id"),
+            "article_id": None,
             "source": rej.source,
             "reason": rej.reason,
             "detail": rej.detail,
             "run_id": run_id,
         }
-        for rej in ingested.rejected
+        for rej in [*ingested.rejected, *ingested.problems]
     ]
     rows += [{**q, "run_id": run_id} for q in [*extraction.rejected, *validated.quarantine]]
     return rows

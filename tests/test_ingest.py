@@ -128,3 +128,29 @@ def test_article_id_is_a_stable_content_hash(tmp_path):
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         ingest([tmp_path / "nope"])
+
+
+def test_jsonl_metadata_falls_back_to_the_manifest_and_ids_do_not_merge_texts(tmp_path):
+    (tmp_path / "feed.jsonl").write_text(json.dumps({"id": "1", "text": "First story about a truce."}) + "\n")
+    (tmp_path / "other.jsonl").write_text(
+        json.dumps({"id": "1", "text": "Another story about drones."}) + "\n"
+    )
+    (tmp_path / "empty.jsonl").write_text("\n\n")
+    (tmp_path / "manifest.csv").write_text(
+        "file,published,language,outlet,url\nfeed.jsonl,2024-03-05,en,Wire,\n"
+    )
+    result = ingest([tmp_path])
+    by_src = {a.source.rsplit("/", 1)[-1]: a for a in result.articles}
+    assert set(by_src) == {"feed.jsonl:1", "other.jsonl:1"}  # same caller id, different texts: two articles
+    assert (by_src["feed.jsonl:1"].published, by_src["feed.jsonl:1"].outlet) == ("2024-03-05", "Wire")
+    assert [(r.source.rsplit("/", 1)[-1], r.reason) for r in result.rejected] == [("empty.jsonl", "empty")]
+    assert len(result.inputs) == 3
+
+
+def test_an_svg_title_is_not_the_article_title():
+    html = (
+        "<html><head><title>Russia urges truce</title></head><body><svg><title>Share on Facebook</title></svg>"
+        "<p>Russia urged a truce in Idlib on Monday.</p></body></html>"
+    )
+    title, text = html_to_text(html)
+    assert title == "Russia urges truce" and "Share on Facebook" not in text

@@ -227,3 +227,25 @@ def test_cli_llm_without_a_model_says_what_to_do(tmp_path, monkeypatch):
     assert r.returncode == 2 and "needs a model" in r.stderr
     r = run_cli("build", "--extractor", "nope", "--output", str(tmp_path / "o"))
     assert r.returncode == 2 and "unknown extractor" in r.stderr
+
+
+def test_duplicates_and_empty_files_are_accounted_for_and_quotes_stay_grounded(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    story = (SAMPLE / "en_01_syria_crossborder_veto.txt").read_text(encoding="utf-8")
+    (inp / "a.txt").write_text(story, encoding="utf-8")
+    (inp / "b.txt").write_text(story, encoding="utf-8")
+    (inp / "empty.jsonl").write_text("\n")
+    result = build([inp], tmp_path / "out", extractor="rules")
+    assert result.checks == {
+        "events_match_schema": True,
+        "quotes_grounded": True,
+        "articles_accounted_for": True,
+    }
+    arts = pd.read_parquet(tmp_path / "out" / "articles").set_index("source")
+    assert (
+        arts.loc[str(inp / "b.txt"), "state"] == "quarantined"
+        and "duplicate" in arts.loc[str(inp / "b.txt"), "reason"]
+    )
+    assert arts.loc[str(inp / "empty.jsonl"), "state"] == "quarantined"
+    assert arts["article_id"].is_unique
