@@ -149,7 +149,8 @@ def test_jsonl_metadata_falls_back_to_the_manifest_and_ids_do_not_merge_texts(tm
 
 def test_an_svg_title_is_not_the_article_title():
     html = (
-        "<html><head><title>Russia urges truce</title></head><body><svg><title>Share on Facebook</title></svg>"
+        "<html><head><title>Russia urges truce</title></head><body>"
+        "<svg><title>Share on Facebook</title></svg>"
         "<p>Russia urged a truce in Idlib on Monday.</p></body></html>"
     )
     title, text = html_to_text(html)
