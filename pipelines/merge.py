@@ -173,28 +173,35 @@ def coreference(events: list[dict]) -> list[dict]:
     return _cluster(events, cross_source=False)
 
 
-def _spans(ev: dict) -> list[tuple[str, int, int]]:
-    return [(e["article_id"], e["start"], e["end"]) for e in ev["evidence"] if e.get("end")]
-
-
-def merge_duplicates(events: list[dict]) -> list[dict]:
-    """Merge events of one type that quote overlapping text (one event seen in two overlapping chunks)."""
+def merge_chunk_duplicates(chunks: list[list[dict]]) -> list[dict]:
+    """Events of several overlapping chunks of one article: an event of a later chunk that is the same
+    event as one of an earlier chunk and quotes overlapping text is merged into it."""
     merged: list[dict] = []
-    for ev in events:
-        for i, m in enumerate(merged):
-            if m["event_type"] == ev["event_type"] and any(
-                x[0] == y[0] and x[1] < y[2] and y[1] < x[2] for x in _spans(m) for y in _spans(ev)
-            ):
-                merged[i] = combine(m, ev)
-                break
-        else:
-            merged.append(ev)
+    for events in chunks:
+        earlier = len(merged)
+        for ev in events:
+            for k in range(earlier):
+                if same_event(merged[k], ev) and _quotes_overlap(merged[k], ev):
+                    merged[k] = combine(merged[k], ev)
+                    break
+            else:
+                merged.append(ev)
     return merged
 
 
+def _quotes_overlap(a: dict, b: dict) -> bool:
+    return any(
+        x["article_id"] == y["article_id"] and x["start"] < y["end"] and y["start"] < x["end"]
+        for x in a["evidence"]
+        for y in b["evidence"]
+    )
+
+
 def event_id(ev: dict) -> str:
+    """Stable id from the type, the quotes and the key actors (two events may quote one sentence)."""
     key = sorted((x["article_id"], x["start"], x["end"]) for x in ev["evidence"])
-    return hashlib.sha256(json.dumps([ev["event_type"], key]).encode()).hexdigest()[:16]
+    names, _ = _keys(ev)
+    return hashlib.sha256(json.dumps([ev["event_type"], key, sorted(names)]).encode()).hexdigest()[:16]
 
 
 def merge_sources(events: list[dict]) -> list[dict]:

@@ -23,10 +23,10 @@ class Validated:
     quarantine: list[dict] = field(default_factory=list)
 
 
-def ground_evidence(event: dict, articles: dict[str, Article]) -> list[str]:
+def ground_evidence(event: dict, articles: dict[str, Article], folded_cache: dict | None = None) -> list[str]:
     """Re-anchor every quote in its article; return the problems (empty when all are grounded)."""
     problems = []
-    folded_cache: dict[str, object] = {}
+    folded_cache = {} if folded_cache is None else folded_cache
     for i, ev in enumerate(event.get("evidence") or []):
         art = articles.get(ev.get("article_id"))
         if art is None:
@@ -36,7 +36,9 @@ def ground_evidence(event: dict, articles: dict[str, Article]) -> list[str]:
         start, end = ev.get("start"), ev.get("end")
         if isinstance(start, int) and isinstance(end, int) and art.text[start:end] == quote and quote:
             continue
-        ft = folded_cache.setdefault(art.article_id, fold(art.text))
+        if art.article_id not in folded_cache:
+            folded_cache[art.article_id] = fold(art.text)
+        ft = folded_cache[art.article_id]
         span = ground(quote, art.text, ft)
         if span is None:
             problems.append(f"evidence/{i}: quote not found in article: {quote[:120]!r}")
@@ -48,11 +50,12 @@ def ground_evidence(event: dict, articles: dict[str, Article]) -> list[str]:
 
 def validate_all(articles: list[Article], candidates: list[dict]) -> Validated:
     by_id = {a.article_id: a for a in articles}
+    folded: dict = {}
     out = Validated()
     for cand in candidates:
         source_id = (cand.get("evidence") or [{}])[0].get("article_id")
         source = by_id[source_id].source if source_id in by_id else "?"
-        problems = ground_evidence(cand, by_id)
+        problems = ground_evidence(cand, by_id, folded)
         if problems:
             reason = "ungrounded_quote" if any("quote not found" in p for p in problems) else "bad_evidence"
         else:

@@ -393,3 +393,19 @@ def test_eval_with_the_llm_extractor_scores_a_model_that_answers_the_gold_perfec
     assert report["detection"]["micro"]["f1"] == 1.0
     assert report["grounding"]["rate"] == 1.0
     assert report["arguments"]["status"]["accuracy"] == 1.0
+
+
+def test_two_events_quoting_one_sentence_in_one_answer_stay_two(tmp_path):
+    art = article("Two calls", "Russia called for a ceasefire in Idlib while Turkey urged a truce in Libya.")
+    quote = "Russia called for a ceasefire in Idlib while Turkey urged a truce in Libya."
+    two = (
+        json.loads(answer(quote, actors=[{"role": "caller", "name": "Russia"}]))["events"]
+        + json.loads(answer(quote, actors=[{"role": "caller", "name": "Turkey"}]))["events"]
+    )
+    script = Script({"Two calls": [{"content": json.dumps({"events": two})}]})
+    with LLMServer(script) as srv:
+        result = run(srv, tmp_path, [art])
+    assert sorted(e["actors"][0]["name"] for e in result.events) == ["Russia", "Turkey"]
+    from pipelines.merge import merge_sources
+
+    assert len({e["event_id"] for e in merge_sources(result.events)}) == 2

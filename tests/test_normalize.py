@@ -210,3 +210,14 @@ def test_acled_columns_from_roles_and_actor_types():
         ],
     }
     assert acled_columns(rebels)["inter1"] == 2
+
+
+def test_the_extractors_date_survives_when_the_quote_supports_it():
+    quote = [
+        "On March 2 the army advanced, and in a statement issued on March 8, Russia called for a ceasefire."
+    ]
+    assert check_date("2024-03-08", "day", quote, "2024-03-10", "") == ("2024-03-08", "day")
+    assert check_date("2024-03", "day", ["in March 2024 Russia called for a truce"], None, "") == (
+        "2024-03",
+        "month",
+    )

@@ -30,7 +30,7 @@ from pathlib import Path
 from pipelines.extract import Extraction
 from pipelines.extract.prompt import messages, prompt_version, repair_message, response_schema
 from pipelines.ingest import Article
-from pipelines.merge import merge_duplicates
+from pipelines.merge import merge_chunk_duplicates
 from pipelines.schema import schema_version
 from pipelines.textnorm import fold, ground
 
@@ -251,9 +251,13 @@ def parse_answer(content: str) -> tuple[dict | None, list[str]]:
     return (data if not errors else None), errors
 
 
-def to_candidates(answer: dict, article: Article, model: str) -> list[dict]:
-    """Model events as candidate records; quotes get offsets by grounding in the whole article."""
-    ft = fold(article.text)
+def to_candidates(answer: dict, article: Article, model: str, folded=None) -> list[dict]:
+    """Model events as candidate records; quotes are grounded in the whole article.
+
+    A grounded quote is replaced by the article's own text at its offsets; one that is not in the
+    article keeps the model's words and empty offsets, and validation quarantines its event.
+    """
+    ft = folded or fold(article.text)
     out = []
     for ev in answer.get("events", []):
         cand = {k: v for k, v in ev.items() if k != "evidence"}
@@ -261,8 +265,9 @@ def to_candidates(answer: dict, article: Article, model: str) -> list[dict]:
         for q in ev.get("evidence", []):
             span = ground(q["quote"], article.text, ft)
             start, end = span if span else (0, 0)
+            quote = article.text[start:end] if span else q["quote"]
             cand["evidence"].append(
-                {"article_id": article.article_id, "quote": q["quote"], "start": start, "end": end}
+                {"article_id": article.article_id, "quote": quote, "start": start, "end": end}
             )
         cand["actors"] = [{"role": a["role"], "name": a["name"]} for a in ev.get("actors", [])]
         cand["extractor"] = f"llm:{model}"
@@ -452,12 +457,13 @@ async def _chunk(run: _Run, article: Article, span: tuple[int, int], part: str, 
 async def _article(run: _Run, article: Article) -> tuple[list[dict], list[dict], Usage, str | None]:
     usage = Usage()
     spans = chunks(article.text, run.config.chunk_chars, run.config.prefilter)
-    events, rejected = [], []
+    per_chunk, rejected = [], []
+    folded = fold(article.text)
     for i, span in enumerate(spans):
         part = f" (part {i + 1} of {len(spans)})" if len(spans) > 1 else ""
         answer, bad = await _chunk(run, article, span, part, usage)
         if answer is not None:
-            events.extend(to_candidates(answer, article, run.config.model))
+            per_chunk.append(to_candidates(answer, article, run.config.model, folded))
         else:
             rejected.append(
                 {
@@ -472,8 +478,8 @@ async def _article(run: _Run, article: Article) -> tuple[list[dict], list[dict],
             )
     # An answer that stayed invalid fails the article (retried next run); its raw answer is quarantined.
     failure = f"invalid answer after {run.config.repair_rounds} repair rounds" if rejected else None
-    # Overlapping chunks see the same event twice: merge events that quote the same text.
-    return merge_duplicates(events), rejected, usage, failure
+    # Overlapping chunks see the same event twice: merge it across chunks, never within one answer.
+    return merge_chunk_duplicates(per_chunk), rejected, usage, failure
 
 
 class LLMExtractor:

@@ -184,7 +184,7 @@ def resolve_date(sentence: str, published: str | None, anchor: int | None = None
     ``anchor`` is a position in the folded sentence (default: its start).
     """
     folded = normalize(sentence)
-    found = [c for c in _candidates(folded, _pub(published))]
+    found = _candidates(folded, _pub(published))
     if not found:
         return None, "unknown"
     pos = anchor or 0
@@ -200,23 +200,29 @@ def years_in(text: str) -> set[int]:
 def check_date(
     proposed: str | None, precision: str | None, quotes: list[str], published: str | None, article_text: str
 ) -> tuple[str | None, str]:
-    """Keep the better-supported of a proposed date (an LLM's) and the one the quotes give.
+    """Keep the better-supported of a proposed date (the extractor's) and the ones the quotes give.
 
-    The text's own time expression wins when it gives one; a proposed date is kept only when its
-    year is written in the article or is the publication year (a year is never invented).
+    A proposed date that one of the quotes' time expressions gives (or refines) is kept; else the
+    quotes' own date wins when they give one; a proposal the text does not support is kept only when
+    its year is written in the article or is the publication year (a year is never invented).
     """
-    found = [resolve_date(q, published) for q in quotes]
-    found = [f for f in found if f[0]]
+    pub = _pub(published)
+    found = [(d, p) for q in quotes for _, d, p in _candidates(normalize(q), pub) if d]
+    valid = bool(proposed) and re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", proposed or "") is not None
+    if valid and any(proposed.startswith(d) for d, _ in found):
+        return proposed, _precision_of(proposed)
     if found:
-        best = max(found, key=lambda f: {"day": 3, "month": 2, "year": 1}.get(f[1], 0))
-        if proposed and proposed.startswith(best[0]) and len(proposed) > len(best[0]):
-            return proposed, precision or "day"  # the proposal is more precise and agrees
-        return best
-    if not proposed or not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", proposed):
+        return max(found, key=lambda f: _RANK.get(f[1], 0))
+    if not valid:
         return None, "unknown"
     year = int(proposed[:4])
-    pub = _pub(published)
     if year in years_in(article_text) or (pub and year in {pub.year, pub.year - 1}):
-        precision = {10: "day", 7: "month", 4: "year"}[len(proposed)]
-        return proposed, precision
+        return proposed, _precision_of(proposed)
     return None, "unknown"
+
+
+_RANK = {"day": 3, "month": 2, "year": 1, "unknown": 0}
+
+
+def _precision_of(date: str) -> str:
+    return {10: "day", 7: "month", 4: "year"}[len(date)]
