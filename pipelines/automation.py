@@ -19,10 +19,17 @@ def input_folder() -> Path | None:
     return Path(raw) if raw else None
 
 
-def newest_change(folder: Path) -> float:
-    """Latest modification time of a supported input file under the folder (0 when none)."""
-    times = [p.stat().st_mtime for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES]
-    return max(times, default=0.0)
+def fingerprint(folder: Path) -> str:
+    """A digest of every supported input's path, size and modification time: any new, changed or
+    removed file changes it (a copy that keeps an old modification time too)."""
+    import hashlib
+
+    rows = sorted(
+        f"{p}\t{p.stat().st_size}\t{p.stat().st_mtime_ns}"
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUFFIXES
+    )
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16] if rows else ""
 
 
 def build_run_config(folder: Path | None) -> dict:
@@ -50,10 +57,10 @@ def make_automation(job) -> tuple[list, list]:
         folder = input_folder()
         if folder is None or not folder.is_dir():
             return dg.SkipReason("set EVENTBUILDER_INPUT to a folder of articles to watch")
-        latest = newest_change(folder)
-        if latest <= float(context.cursor or 0):
-            return dg.SkipReason("no new or changed files")
-        context.update_cursor(str(latest))
-        return dg.RunRequest(run_key=f"files-{latest}", run_config=build_run_config(folder))
+        digest = fingerprint(folder)
+        if not digest or digest == context.cursor:
+            return dg.SkipReason("no new, changed or removed files")
+        context.update_cursor(digest)
+        return dg.RunRequest(run_key=f"files-{digest}", run_config=build_run_config(folder))
 
     return [schedule], [new_articles]

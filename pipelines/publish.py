@@ -187,6 +187,8 @@ def publish(
     events = event_rows(validated.events if events is None else events, run_id)
     articles = article_rows(ingested, extraction, validated, events, run_id)
     quarantine = quarantine_rows(ingested, extraction, validated, run_id)
+    for stale in [*output.glob(".staging-*"), *output.glob(".old-*")]:
+        shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
     staging = output / f".staging-{run_id}"
     staging.mkdir()
     try:

@@ -15,8 +15,6 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 TABLES = ("event", "article", "quarantine")
 
 
@@ -79,15 +77,11 @@ def validation_errors(record: dict[str, Any], name: str = "event") -> list[str]:
 
 # --- Arrow --------------------------------------------------------------------------
 
-_SCALARS = {
-    "string": pa.string(),
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "boolean": pa.bool_(),
-}
 
+def _arrow_type(spec: dict[str, Any], where: str):
+    import pyarrow as pa
 
-def _arrow_type(spec: dict[str, Any], where: str) -> pa.DataType:
+    scalars = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
     kind = spec.get("type")
     if kind is None and "enum" in spec:
         kind = "string"
@@ -95,8 +89,8 @@ def _arrow_type(spec: dict[str, Any], where: str) -> pa.DataType:
     if len(kinds) != 1:
         raise ValueError(f"{where}: cannot map JSON Schema type {kind!r} to one Arrow type")
     (kind,) = kinds
-    if kind in _SCALARS:
-        return _SCALARS[kind]
+    if kind in scalars:
+        return scalars[kind]
     if kind == "array":
         return pa.list_(_arrow_type(spec["items"], f"{where}[]"))
     if kind == "object":
@@ -110,8 +104,10 @@ def _arrow_type(spec: dict[str, Any], where: str) -> pa.DataType:
 
 
 @cache
-def arrow_schema(name: str = "event") -> pa.Schema:
-    """Arrow schema of a published table, derived field by field from its JSON Schema."""
+def arrow_schema(name: str = "event"):
+    """Arrow schema (pyarrow.Schema) of a published table, derived field by field from its JSON Schema."""
+    import pyarrow as pa
+
     schema = load_schema(name)
     required = set(schema.get("required", []))
     fields = []

@@ -221,3 +221,28 @@ def test_the_extractors_date_survives_when_the_quote_supports_it():
         "2024-03",
         "month",
     )
+
+
+def test_a_users_actor_file_extends_and_overrides_the_dictionary(tmp_path, monkeypatch):
+    from pipelines.normalize.gazetteer import gazetteer
+    from pipelines.textnorm import fold
+
+    extra = tmp_path / "more.yaml"
+    extra.write_text(
+        "- name: United Arab Emirates\n  type: state\n  iso3: ARE\n  party_in: [YEM, SDN]\n"
+        "  aliases: {en: [UAE, Emirates], ar: [الإمارات]}\n"
+        "- name: Free Coast Brigade\n  type: armed_group\n  iso3: LBY\n  party_in: [LBY]\n"
+        "  aliases: {en: [Free Coast Brigade], ar: [لواء الساحل الحر]}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("EVENTBUILDER_ACTORS", str(extra))
+    gazetteer.cache_clear()
+    try:
+        g = gazetteer()
+        found = {
+            m.entry.name: m.entry.party_in for m in g.find_actors(fold("The UAE armed لواء الساحل الحر."))
+        }
+        assert found == {"United Arab Emirates": ("YEM", "SDN"), "Free Coast Brigade": ("LBY",)}
+    finally:
+        monkeypatch.delenv("EVENTBUILDER_ACTORS")
+        gazetteer.cache_clear()

@@ -219,6 +219,12 @@ def test_sensor_requests_a_build_when_files_land_and_not_again(tmp_path, monkeyp
     assert request.run_config["ops"]["articles"]["config"]["paths"] == [str(tmp_path)]
     ctx2 = dg.build_sensor_context(cursor=ctx.cursor)
     assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
+    import os
+
+    old = tmp_path / "b.txt"
+    old.write_text("Title\n\nQatar called for a truce.", encoding="utf-8")
+    os.utime(old, (1_000_000, 1_000_000))  # copied in with an old modification time (cp -p, rsync -a)
+    assert isinstance(sensor(ctx2), dg.RunRequest)
 
 
 def test_cli_llm_without_a_model_says_what_to_do(tmp_path, monkeypatch):

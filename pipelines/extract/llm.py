@@ -516,28 +516,29 @@ class LLMExtractor:
                 return art, None, redact(reason, cfg)[:1000]
 
         tasks = [asyncio.create_task(one(a)) for a in articles]
-        for fut in asyncio.as_completed(tasks):
-            art, result, error = await fut
+        if progress:
+            for fut in asyncio.as_completed(tasks):
+                progress((await fut)[0])
+        # Results in input order, whatever order the calls finished in: re-runs publish the same.
+        for art, result, error in await asyncio.gather(*tasks):
             if error is not None:
                 out.failed[art.article_id] = error
+                continue
+            events, rejected, usage, failure = result
+            out.rejected.extend(rejected)
+            if failure:
+                out.failed[art.article_id] = failure
             else:
-                events, rejected, usage, failure = result
-                out.rejected.extend(rejected)
-                if failure:
-                    out.failed[art.article_id] = failure
-                else:
-                    out.events.extend(events)
-                out.usage[art.article_id] = {
-                    "model": cfg.model,
-                    "prompt_version": prompt_version(),
-                    "tokens_in": usage.tokens_in,
-                    "tokens_out": usage.tokens_out,
-                    "cost_usd": round(usage.cost, 6),
-                    "latency_s": round(usage.latency, 3),
-                    "llm_calls": usage.calls,
-                    "cached_calls": usage.cached,
-                    "attempts": usage.attempts,
-                }
-            if progress:
-                progress(art)
+                out.events.extend(events)
+            out.usage[art.article_id] = {
+                "model": cfg.model,
+                "prompt_version": prompt_version(),
+                "tokens_in": usage.tokens_in,
+                "tokens_out": usage.tokens_out,
+                "cost_usd": round(usage.cost, 6),
+                "latency_s": round(usage.latency, 3),
+                "llm_calls": usage.calls,
+                "cached_calls": usage.cached,
+                "attempts": usage.attempts,
+            }
         return out

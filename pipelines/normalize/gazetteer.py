@@ -150,7 +150,7 @@ class Gazetteer:
                 office=rec.get("office"),
                 party_in=tuple(rec.get("party_in") or ()),
             )
-            self.actors[actor.name] = actor  # a later record (user file) overrides
+            self.actors[actor.name] = actor
             if actor.type == "state" and actor.iso3:
                 self.states[actor.iso3] = actor
             aliases = rec.get("aliases") or {}
@@ -243,7 +243,10 @@ def _user_files() -> list[Path]:
 
 @cache
 def gazetteer() -> Gazetteer:
-    actors = list(load_yaml("actors.yaml"))
+    # A user's record replaces the packaged one of the same name, aliases included.
+    actors = {rec["name"]: rec for rec in load_yaml("actors.yaml")}
     for path in _user_files():
-        actors.extend(yaml.safe_load(path.read_text(encoding="utf-8")) or [])
-    return Gazetteer(actors, load_yaml("places.yaml"))
+        for rec in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            actors.pop(rec["name"], None)
+            actors[rec["name"]] = rec
+    return Gazetteer(list(actors.values()), load_yaml("places.yaml"))
