@@ -120,7 +120,7 @@ def redact(text: str, config: LLMConfig) -> str:
 def paragraphs(text: str) -> list[tuple[int, int]]:
     spans, pos = [], 0
     for block in re.split(r"(\n\s*\n|\n)", text):
-        if block.strip() and not re.fullmatch(r"\s+", block):
+        if block.strip():
             spans.append((pos, pos + len(block)))
         pos += len(block)
     return spans
@@ -164,7 +164,7 @@ def chunks(text: str, max_chars: int, prefilter: bool = False) -> list[tuple[int
             out.append(current)
             current = [current[-1]] if current[-1][1] - current[-1][0] < max_chars // 2 else []
         current.append(p)
-    if current and (not out or current != out[-1][-len(current) :]):
+    if current:
         out.append(current)
     spans = []
     for group in out:

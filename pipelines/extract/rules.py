@@ -135,6 +135,7 @@ class _Ctx:
     places: list[Mention]
     conflict: str | None
     embargo_claim: bool
+    bodies: Counter  # bodies named in the article, by how often
 
 
 def _is_party(actor: Actor, conflict: str | None) -> bool:
@@ -282,8 +283,6 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         if proposed
         else "called"
     )
-    if status == "rejected" and not rejected:
-        status = "called"
     trigger = min(m.start() for m in (agreed, rejected, proposed, call, term) if m)
     hard = max((m.end() for m in lx.hard_boundary.finditer(fs, 0, trigger + 1)), default=0)
     floor = max(_clause_start(fs, trigger), hard)
@@ -361,7 +360,7 @@ def _specific_body(actor: Actor, article_bodies: Counter) -> Actor:
 def _resolution(
     ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon, last_body: list[Actor]
 ) -> dict | None:
-    article_bodies = Counter(m.entry for m in ctx.actors if m.entry.type in BODY_TYPES and not m.demonym)
+    article_bodies = ctx.bodies
     bodies = [m for m in ms if m.entry.type in BODY_TYPES and not m.demonym]
     noun = _first(lx.res_noun, fs)
     if not noun and any(m.entry.type == "legislature" for m in bodies):
@@ -568,6 +567,7 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         places,
         conflict_country(actors, places, gaz),
         bool(lx.arms_violation.search(folded.text)),
+        Counter(m.entry for m in actors if m.entry.type in BODY_TYPES and not m.demonym),
     )
     events: list[dict] = []
     last_body: list[Actor] = []
