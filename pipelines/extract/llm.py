@@ -382,8 +382,7 @@ async def _call(run: _Run, msgs: list[dict], usage: Usage) -> tuple[str, str | N
             spent = run.totals.tokens_in + run.totals.tokens_out
             if cfg.max_tokens_budget is not None and spent >= cfg.max_tokens_budget:
                 raise BudgetExhausted(f"token budget of {cfg.max_tokens_budget} reached")
-            run.totals.calls += 1
-        usage.calls += 1
+            run.totals.calls += 1  # the budget counts every request sent
         usage.attempts += 1
         t0 = time.perf_counter()
         try:
@@ -404,6 +403,7 @@ async def _call(run: _Run, msgs: list[dict], usage: Usage) -> tuple[str, str | N
             await asyncio.sleep(min(wait, cfg.backoff_cap))
             continue
         usage.latency += time.perf_counter() - t0
+        usage.calls += 1  # answered calls; attempts also count the failed ones
         u = getattr(resp, "usage", None)
         usage.tokens_in += getattr(u, "prompt_tokens", 0) or 0
         usage.tokens_out += getattr(u, "completion_tokens", 0) or 0
