@@ -107,6 +107,15 @@ def combine(a: dict, b: dict) -> dict:
     out["actors"] = list(a.get("actors", [])) + [
         x for x in b.get("actors", []) if (x["role"], x["name"]) not in seen
     ]
+    if a["event_type"] == "resolution":
+        # One actor, one stance on a text: objecting or abstaining is said explicitly, sponsoring
+        # and supporting are read from weaker cues ("presented", "backed").
+        rank = {r: i for i, r in enumerate(("body", "opposer", "abstainer", "sponsor", "supporter"))}
+        best: dict[str, str] = {}
+        for x in out["actors"]:
+            if x["name"] not in best or rank.get(x["role"], 9) < rank.get(best[x["name"]], 9):
+                best[x["name"]] = x["role"]
+        out["actors"] = [x for x in out["actors"] if best[x["name"]] == x["role"]]
     # A person subsumes their own state in the same role (Putin over Russia).
     people = {(x["role"], x.get("iso3")) for x in out["actors"] if x.get("actor_type") == "official"}
     out["actors"] = [

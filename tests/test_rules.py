@@ -208,3 +208,13 @@ def test_taa_marbuta_before_a_suffix_and_the_article_before_a_trigger():
     assert roles(ev)["caller"] == {"Antonio Guterres"}
     arms = only(run("وقال الجيش إن طائرات تركية نقلت المرتزقة السوريين إلى طرابلس."), "arms_delivery")
     assert roles(arms)["supplier"] == {"Turkey"} and "mercenaries" in arms["materiel"]
+
+
+def test_one_actor_has_one_stance_on_a_resolution():
+    text = (
+        "Britain circulated a draft resolution on Libya to the Security Council on Thursday.\n\n"
+        "Russia objected to the draft, diplomats said.\n\n"
+        "Russia had earlier supported the British draft in talks."
+    )
+    res = only(run(text), "resolution")
+    assert roles(res).get("opposer") == {"Russia"} and "Russia" not in roles(res).get("supporter", set())
