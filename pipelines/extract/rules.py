@@ -339,7 +339,8 @@ def _nearest_role(fs: str, m: Mention, fsent0: int, cues: dict[str, list[tuple[i
     best, best_d = None, 80
     for role, spans in cues.items():
         for s, e in spans:
-            d = min(abs(m.start - fsent0 - e), abs(s - (m.end - fsent0)))
+            inside = s <= m.start - fsent0 and m.end - fsent0 <= e  # "وامتنعت بريطانيا عن التصويت"
+            d = 0 if inside else min(abs(m.start - fsent0 - e), abs(s - (m.end - fsent0)))
             if d < best_d:
                 best, best_d = role, d
     return best
@@ -417,7 +418,8 @@ def _resolution(
             m
             for m in ms
             if m.entry not in body_actors
-            and m.entry.type in {"state", "official"}
+            # Members vote, draft and object: states and their officials, not a UN official.
+            and (m.entry.type == "state" or (m.entry.type == "official" and m.entry.iso3))
             and m.entry.iso3 != ctx.conflict
         ]
     )
