@@ -218,3 +218,14 @@ def test_one_actor_has_one_stance_on_a_resolution():
     )
     res = only(run(text), "resolution")
     assert roles(res).get("opposer") == {"Russia"} and "Russia" not in roles(res).get("supporter", set())
+
+
+def test_what_a_resolution_text_demands_is_not_a_separate_call():
+    text = (
+        "The Security Council adopted resolution 2510 on Wednesday by 14 votes.\n\n"
+        "It also calls on all member states to respect the arms embargo and asks the Secretary-General to "
+        "put forward proposals for monitoring a truce."
+    )
+    events = run(text)
+    assert [e for e in events if e["event_type"] == "ceasefire_call"] == []
+    assert only(events, "resolution")["status"] == "adopted"
