@@ -409,3 +409,17 @@ def test_two_events_quoting_one_sentence_in_one_answer_stay_two(tmp_path):
     from pipelines.merge import merge_sources
 
     assert len({e["event_id"] for e in merge_sources(result.events)}) == 2
+
+
+def test_few_shot_examples_follow_the_response_schema_and_quote_verbatim():
+    from jsonschema import Draft202012Validator
+
+    from pipelines.data import load_yaml
+    from pipelines.extract.prompt import response_schema
+
+    examples = load_yaml("llm_prompt.yaml")["examples"]
+    assert any(any("\u0600" <= c <= "\u06ff" for c in ex["article"]) for ex in examples)  # an Arabic one
+    for ex in examples:
+        assert list(Draft202012Validator(response_schema()).iter_errors(ex["answer"])) == []
+        for ev in ex["answer"]["events"]:
+            assert all(q["quote"] in ex["article"] for q in ev["evidence"])
