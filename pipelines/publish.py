@@ -4,7 +4,7 @@ In: ingested articles, the extraction, the validated events and a run id.
 Out: under the output folder, ``events/year=YYYY/…parquet`` (hive-partitioned by
 the event's year, ``year=unknown`` when the date is unknown),
 ``articles/…parquet``, ``quarantine/…parquet`` (zstd, Arrow schemas derived from
-``schemas/``) and ``_manifest.json``. Each table is written into a staging folder
+``schemas/``), ``_manifest.json`` and, per run, ``_runs/<run_id>.json``. Each table is written into a staging folder
 first and renamed into place, so a crashed run never leaves a half-written table
 where readers look; a re-run replaces the previous version.
 """
@@ -209,6 +209,10 @@ def publish(
         "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
     }
     tmp = output / f".manifest-{run_id}.json"
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    text = json.dumps(manifest, indent=2, ensure_ascii=False)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, output / "_manifest.json")
+    # The history of runs: one manifest per run, so a user can see what each version contained.
+    (output / "_runs").mkdir(exist_ok=True)
+    (output / "_runs" / f"{run_id}.json").write_text(text, encoding="utf-8")
     return result

@@ -105,6 +105,8 @@ def test_a_rerun_is_idempotent(tmp_path):
     assert len(list((tmp_path / "articles").glob("*.parquet"))) == 1  # replaced, not appended
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert second.published.run_id != first.published.run_id
+    runs = sorted(p.stem for p in (tmp_path / "_runs").glob("*.json"))
+    assert runs == sorted([first.published.run_id, second.published.run_id])
 
 
 def test_bad_inputs_are_quarantined_and_the_run_goes_on(tmp_path):
