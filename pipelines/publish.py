@@ -4,9 +4,9 @@ In: ingested articles, the extraction, the validated events and a run id.
 Out: under the output folder, ``events/year=YYYY/…parquet`` (hive-partitioned by
 the event's year, ``year=unknown`` when the date is unknown),
 ``articles/…parquet``, ``quarantine/…parquet`` (zstd, Arrow schemas derived from
-``schemas/``), ``_manifest.json`` and, per run, ``_runs/<run_id>.json``. Each table is written into a staging folder
-first and renamed into place, so a crashed run never leaves a half-written table
-where readers look; a re-run replaces the previous version.
+``schemas/``), ``_manifest.json`` and, per run, ``_runs/<run_id>.json``. Each table is
+written into a staging folder first and renamed into place, so a crashed run never leaves
+a half-written table where readers look; a re-run replaces the previous version.
 """
 
 from __future__ import annotations
