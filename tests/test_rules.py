@@ -229,3 +229,21 @@ def test_what_a_resolution_text_demands_is_not_a_separate_call():
     events = run(text)
     assert [e for e in events if e["event_type"] == "ceasefire_call"] == []
     assert only(events, "resolution")["status"] == "adopted"
+
+
+@pytest.mark.parametrize(
+    "text,event_type,status",
+    [
+        ("اقترحت مصر يوم الأحد هدنة إنسانية في غزة.", "ceasefire_call", "proposed"),
+        (
+            "The United States pressed Israel and Hamas for a humanitarian pause in Gaza.",
+            "ceasefire_call",
+            "called",
+        ),
+        ("طالبت قطر بتوقف القتال فورا في السودان.", "ceasefire_call", "called"),
+        ("اتهمت الحكومة السودانية الإمارات بتسليح قوات الدعم السريع.", "arms_delivery", "alleged"),
+        ("Iran handed over missiles to the Houthis, officials said.", "arms_delivery", "confirmed"),
+    ],
+)
+def test_more_ways_of_saying_it(text, event_type, status):
+    assert only(run(text), event_type)["status"] == status
