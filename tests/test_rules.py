@@ -247,3 +247,19 @@ def test_what_a_resolution_text_demands_is_not_a_separate_call():
 )
 def test_more_ways_of_saying_it(text, event_type, status):
     assert only(run(text), event_type)["status"] == status
+
+
+@pytest.mark.parametrize(
+    "text,event_type,status",
+    [
+        ("طالب الأردن بوقف العدوان على غزة فورا.", "ceasefire_call", "called"),
+        (
+            "وأصدر مجلس الأمن الدولي يوم الجمعة قرارا يمدد ولاية البعثة الأممية في ليبيا.",
+            "resolution",
+            "adopted",
+        ),
+        ("قدمت روسيا دعما عسكريا لقوات حفتر، بحسب تقارير أممية.", "arms_delivery", "alleged"),
+    ],
+)
+def test_common_arabic_news_phrasings(text, event_type, status):
+    assert only(run(text), event_type)["status"] == status
