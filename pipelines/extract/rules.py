@@ -73,6 +73,7 @@ class Lexicon:
     dative: re.Pattern
     coordination: re.Pattern
     res_anaphor: re.Pattern
+    speaker_titles: re.Pattern
     res_demands: re.Pattern
     res_generic: re.Pattern
     backed_by: re.Pattern
@@ -112,6 +113,7 @@ def lexicon() -> Lexicon:
         dative=re.compile(rf"{_B}(?:{_words(g['dative'])})\s?$"),
         coordination=re.compile(rf"^\s*(?:{_words(g['coordination'])})?\s*$"),
         res_anaphor=_compile(res["anaphor"]),
+        speaker_titles=_compile(lx["speaker_titles"]),
         res_demands=_compile(res["demands"]),
         res_generic=_compile(res["generic"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
@@ -317,12 +319,19 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     if status == "agreed" and parties:
         # The parties accept the truce together; mediators and venues are not parties to it.
         callers, addressees = parties, []
-    if not callers:
+    unknown = None
+    if not callers and status in {"called", "proposed"}:
+        unknown = _unknown_speaker(ctx, fs, fsent, floor, trigger, lx) or _unknown_speaker(
+            ctx, fs, fsent, hard, trigger, lx
+        )
+    if not callers and not unknown:
         return None
     ev = _base(ctx, "ceasefire_call", status, sent, fsent, fsent[0] + trigger, cue=status != "called")
     ev["actors"] = [_role(m, "caller") for m in _subsume(callers)] + [
         _role(m, "addressee") for m in _subsume(addressees)
     ]
+    if unknown:
+        ev["actors"].insert(0, unknown)
     for m in callers:
         seat = ctx.gaz.seat(m.entry) if m.entry.type in {"igo_body", "igo"} else None
         if seat:
@@ -333,6 +342,24 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         if place and place.country != ctx.conflict:
             ev["location"], ev["country"] = place.name, place.country
     return ev
+
+
+def _unknown_speaker(ctx: _Ctx, fs: str, fsent, floor: int, trigger: int, lx: Lexicon) -> dict | None:
+    """The title phrase of a speaker the dictionary does not know, as an unknown caller."""
+    found = [m for m in lx.speaker_titles.finditer(fs, floor, trigger + 1) if m.end() <= trigger + 1]
+    if not found:
+        return None
+    m = found[-1]
+    s, e = ctx.folded.span(fsent[0] + m.start(), fsent[0] + m.end())
+    surface = ctx.article.text[s:e].strip()
+    return {
+        "role": "caller",
+        "name": surface,
+        "surface": surface,
+        "actor_type": None,
+        "iso3": None,
+        "known": False,
+    }
 
 
 def _nearest_role(fs: str, m: Mention, fsent0: int, cues: dict[str, list[tuple[int, int]]]) -> str | None:
