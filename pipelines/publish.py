@@ -2,11 +2,10 @@
 
 In: ingested articles, the extraction, the validated events and a run id.
 Out: under the output folder, ``events/year=YYYY/…parquet`` (hive-partitioned by
-the event's year, ``year=unknown`` when the date is unknown),
-``articles/…parquet``, ``quarantine/…parquet`` (zstd, Arrow schemas derived from
-``schemas/``), ``_manifest.json`` and, per run, ``_runs/<run_id>.json``. Each table is
-written into a staging folder first and renamed into place, so a crashed run never leaves
-a half-written table where readers look; a re-run replaces the previous version.
+the event's year, ``year=unknown`` when the date is unknown), ``articles/…parquet``,
+``quarantine/…parquet`` (zstd, Arrow schemas derived from ``schemas/``) and
+``_manifest.json``: links into ``current``, which points to the newest complete version in
+``runs/<run_id>/``. A crashed run never changes what readers see.
 """
 
 from __future__ import annotations
@@ -162,14 +161,39 @@ def _write(table: pa.Table, folder: Path, partition_by_year: bool, run_id: str) 
         pq.write_table(table, folder / f"part-{run_id}-0.parquet", compression="zstd")
 
 
-def _swap(staged: Path, final: Path, run_id: str) -> None:
-    """Put a staged folder in place of the published one; the old one is removed after."""
-    old = final.parent / f".old-{final.name}-{run_id}"
-    if final.exists():
-        os.replace(final, old)
-    os.replace(staged, final)
-    if old.exists():
-        shutil.rmtree(old)
+PUBLISHED = ("events", "articles", "quarantine", "_manifest.json")
+
+
+def keep_runs() -> int:
+    return max(1, int(os.environ.get("EVENTBUILDER_KEEP_RUNS") or 5))
+
+
+def _point(output: Path, run_id: str) -> None:
+    """Switch ``current`` to the new run in one atomic rename; the table paths go through it."""
+    link = output / f".current-{run_id}"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(Path("runs") / run_id, target_is_directory=True)
+    os.replace(link, output / "current")
+    for name in PUBLISHED:
+        path = output / name
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)  # a table of the layout before runs/: replaced by its link
+        elif path.exists():
+            path.unlink()
+        path.symlink_to(Path("current") / name, target_is_directory=not name.endswith(".json"))
+
+
+def _prune(output: Path, run_id: str) -> None:
+    runs = sorted(
+        (p for p in (output / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in runs[: -keep_runs()]:
+        if old.name != run_id:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def publish(
@@ -180,39 +204,46 @@ def publish(
     run_id: str | None = None,
     events: list[dict] | None = None,
 ) -> Published:
-    """``events``: the normalised events (default: the validated ones as they are)."""
+    """Write one version of the dataset and make it the current one.
+
+    ``events``: the normalised events (default: the validated ones as they are). Each run is
+    written under ``runs/<run_id>/`` and becomes visible at once when ``current`` is switched to
+    it; ``events``, ``articles``, ``quarantine`` and ``_manifest.json`` are links through
+    ``current``, so readers never see a mix of two runs. The last ``EVENTBUILDER_KEEP_RUNS``
+    versions (default 5) are kept.
+    """
     run_id = run_id or new_run_id()
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    (output / "runs").mkdir(parents=True, exist_ok=True)
     events = event_rows(validated.events if events is None else events, run_id)
     articles = article_rows(ingested, extraction, validated, events, run_id)
     quarantine = quarantine_rows(ingested, extraction, validated, run_id)
-    for stale in [*output.glob(".staging-*"), *output.glob(".old-*")]:
+    for stale in (output / "runs").glob(".staging-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
-    staging = output / f".staging-{run_id}"
+    staging = output / "runs" / f".staging-{run_id}"
     staging.mkdir()
+    result = Published(output, run_id, events, articles, quarantine)
     try:
         _write(_table(events, "event"), staging / "events", True, run_id)
         _write(_table(articles, "article"), staging / "articles", False, run_id)
         _write(_table(quarantine, "quarantine"), staging / "quarantine", False, run_id)
-        for name in ("events", "articles", "quarantine"):
-            _swap(staging / name, output / name, run_id)
+        manifest = {
+            "run_id": run_id,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "schema_version": schema_version(),
+            "extractor": extraction.extractor,
+            "counts": result.counts(),
+            "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
+        }
+        (staging / "_manifest.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        final = output / "runs" / run_id
+        if final.exists():
+            shutil.rmtree(final)  # the same --run-id again: replace that version
+        os.replace(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    result = Published(output, run_id, events, articles, quarantine)
-    manifest = {
-        "run_id": run_id,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "schema_version": schema_version(),
-        "extractor": extraction.extractor,
-        "counts": result.counts(),
-        "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
-    }
-    tmp = output / f".manifest-{run_id}.json"
-    text = json.dumps(manifest, indent=2, ensure_ascii=False)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, output / "_manifest.json")
-    # The history of runs: one manifest per run, so a user can see what each version contained.
-    (output / "_runs").mkdir(exist_ok=True)
-    (output / "_runs" / f"{run_id}.json").write_text(text, encoding="utf-8")
+    _point(output, run_id)
+    _prune(output, run_id)
     return result

@@ -105,8 +105,26 @@ def test_a_rerun_is_idempotent(tmp_path):
     assert len(list((tmp_path / "articles").glob("*.parquet"))) == 1  # replaced, not appended
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert second.published.run_id != first.published.run_id
-    runs = sorted(p.stem for p in (tmp_path / "_runs").glob("*.json"))
+    # Both versions are kept; the tables point at the newest.
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert runs == sorted([first.published.run_id, second.published.run_id])
+    assert json.loads((tmp_path / "_manifest.json").read_text())["run_id"] == second.published.run_id
+
+
+def test_old_versions_are_pruned_and_a_failed_write_leaves_the_current_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVENTBUILDER_KEEP_RUNS", "2")
+    ids = [build([SAMPLE], tmp_path, extractor="rules").published.run_id for _ in range(3)]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(ids[1:])
+    import pipelines.publish as publish
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(publish, "_write", broken)
+    assert build([SAMPLE], tmp_path, extractor="rules").published is None
+    assert json.loads((tmp_path / "_manifest.json").read_text())["run_id"] == ids[-1]
+    assert len(pd.read_parquet(tmp_path / "events")) > 0
+    assert not list((tmp_path / "runs").glob(".staging-*"))
 
 
 def test_bad_inputs_are_quarantined_and_the_run_goes_on(tmp_path):

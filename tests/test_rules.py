@@ -266,7 +266,9 @@ def test_common_arabic_news_phrasings(text, event_type, status):
 
 
 def test_a_call_by_a_speaker_not_in_the_dictionary_keeps_the_event_with_an_unknown_caller():
-    ev = only(run("وقال رئيس المجلس المحلي لمدينة الزنتان إنه يطالب بوقف فوري لإطلاق النار."), "ceasefire_call")
+    ev = only(
+        run("وقال رئيس المجلس المحلي لمدينة الزنتان إنه يطالب بوقف فوري لإطلاق النار."), "ceasefire_call"
+    )
     (caller,) = [a for a in ev["actors"] if a["role"] == "caller"]
     assert caller["known"] is False and caller["name"].startswith("رئيس المجلس المحلي")
     assert run("Calls for a truce in Gaza grew louder on Monday.") == []
