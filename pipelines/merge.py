@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+from pipelines.normalize.dates import PRECISION_RANK
 from pipelines.schema import statuses_for
 
 # Roles that identify an event: the body that acts, who calls, who sends (else who receives).
@@ -27,7 +28,6 @@ _KEY_ROLES = {
     "arms_delivery": ("supplier", "recipient"),
 }
 _GEO = ("location", "admin1", "latitude", "longitude", "geo_precision", "country")
-_PRECISION = {"day": 3, "month": 2, "year": 1, "unknown": 0}
 
 
 def _keys(ev: dict) -> tuple[set[str], frozenset[str]]:
@@ -127,7 +127,8 @@ def combine(a: dict, b: dict) -> dict:
     out["evidence"] = list(a["evidence"]) + [
         x for x in b["evidence"] if (x["article_id"], x["start"], x["end"]) not in ev_seen
     ]
-    if _PRECISION[b.get("date_precision", "unknown")] > _PRECISION[a.get("date_precision", "unknown")]:
+    rank_a, rank_b = (PRECISION_RANK[e.get("date_precision") or "unknown"] for e in (a, b))
+    if rank_b > rank_a:
         out["date"], out["date_precision"] = b.get("date"), b.get("date_precision")
     if out.get("location") is None and b.get("location") is not None:
         out.update({k: b.get(k) for k in _GEO})

@@ -192,6 +192,9 @@ def resolve_date(sentence: str, published: str | None, anchor: int | None = None
     return (date, precision) if date else (None, "unknown")
 
 
+PRECISION_RANK = {"day": 3, "month": 2, "year": 1, "unknown": 0}
+
+
 def years_in(text: str) -> set[int]:
     """Four-digit years written in a text (Arabic-Indic digits folded)."""
     return {int(y) for y in re.findall(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", normalize(text))}
@@ -212,16 +215,13 @@ def check_date(
     if valid and any(proposed.startswith(d) for d, _ in found):
         return proposed, _precision_of(proposed)
     if found:
-        return max(found, key=lambda f: _RANK.get(f[1], 0))
+        return max(found, key=lambda f: PRECISION_RANK.get(f[1], 0))
     if not valid:
         return None, "unknown"
     year = int(proposed[:4])
     if year in years_in(article_text) or (pub and year in {pub.year, pub.year - 1}):
         return proposed, _precision_of(proposed)
     return None, "unknown"
-
-
-_RANK = {"day": 3, "month": 2, "year": 1, "unknown": 0}
 
 
 def _precision_of(date: str) -> str:
