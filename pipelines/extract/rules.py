@@ -79,6 +79,10 @@ class Lexicon:
     backed_by: re.Pattern
 
 
+# Punctuation that ends a clause; relative-clause words extend it in Lexicon.clause_end.
+_PUNCT_BOUNDARY = r"[,;:.?!\"]\s|\s-\s"
+
+
 @cache
 def lexicon() -> Lexicon:
     lx = load_yaml("lexicon.yaml")
@@ -109,7 +113,7 @@ def lexicon() -> Lexicon:
         res_symbol=_compile(res["symbol"]),
         res_votes={k: _compile(v) for k, v in res["votes"].items()},
         hard_boundary=re.compile(rf"\s(?:{_words(g['subordinate'])})\s"),
-        clause_end=re.compile(rf"[,;:.?!\"]\s|\s-\s|\s(?:{_words(g['relative'])})\s"),
+        clause_end=re.compile(rf"{_PUNCT_BOUNDARY}|\s(?:{_words(g['relative'])})\s"),
         dative=re.compile(rf"{_B}(?:{_words(g['dative'])})\s?$"),
         coordination=re.compile(rf"^\s*(?:{_words(g['coordination'])})?\s*$"),
         res_anaphor=_compile(res["anaphor"]),
@@ -121,7 +125,7 @@ def lexicon() -> Lexicon:
 
 
 BODY_TYPES = {"igo_body", "legislature", "igo"}
-_BOUNDARY = re.compile(r"[,;:.?!\"]\s|\s-\s")
+_BOUNDARY = re.compile(_PUNCT_BOUNDARY)
 
 
 def _words(words: list[str]) -> str:
