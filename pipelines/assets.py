@@ -33,16 +33,27 @@ class PublishConfig(dg.Config):
 def sample_corpus() -> Path:
     from pipelines.data import data_path
 
-    return Path(str(data_path("sample")))
+    return Path(str(data_path("sample") / "articles"))
 
 
 @dg.asset(
     group_name="ingest", description="Input articles read, decoded and cleaned; bad inputs quarantined."
 )
-def articles(context: dg.AssetExecutionContext, config: InputConfig) -> ingest_stage.Ingested:
+def articles(
+    context: dg.AssetExecutionContext, config: InputConfig, output: OutputLocation
+) -> ingest_stage.Ingested:
+    from pipelines import outdir
+
+    outdir.check_output(output.folder())  # refuse a folder it cannot write or does not own, before any work
     paths = [Path(p) for p in config.paths] or [sample_corpus()]
-    result = ingest_stage.ingest(paths)
-    context.add_output_metadata({"articles": len(result.articles), "quarantined": len(result.rejected)})
+    result = ingest_stage.ingest(paths, exclude=[output.folder()])
+    context.add_output_metadata(
+        {
+            "articles": len(result.articles),
+            "quarantined": len(result.rejected),
+            "ignored": len(result.ignored),
+        }
+    )
     return result
 
 
@@ -117,6 +128,7 @@ def published_dataset(
         validated_events,
         run_id=config.run_id or None,
         events=normalized_events,
+        lock_wait=output.wait(),
     )
     counts = result.counts()
     context.add_output_metadata(

@@ -24,7 +24,30 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"eventbuilder {version('eventbuilder')}")
+        except PackageNotFoundError:
+            print("eventbuilder (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Turn news articles into an ACLED-style Parquet dataset."""
+
 
 PathsArg = Annotated[
     list[Path] | None,
@@ -56,10 +79,22 @@ ApiBaseOpt = Annotated[
     str, typer.Option("--api-base", help="OpenAI-compatible endpoint, e.g. http://localhost:11434 (Ollama).")
 ]
 ConcurrencyOpt = Annotated[
-    int, typer.Option("--concurrency", help="LLM calls in flight at once (default 8).")
+    int | None,
+    typer.Option(
+        "--concurrency",
+        min=1,
+        show_default=False,
+        help="LLM calls in flight at once. [default: EVENTBUILDER_CONCURRENCY, else 8]",
+    ),
 ]
 MaxCallsOpt = Annotated[
-    int, typer.Option("--max-calls", help="Stop calling the model after this many calls (0: no budget).")
+    int | None,
+    typer.Option(
+        "--max-calls",
+        min=0,
+        show_default=False,
+        help="Stop calling the model after this many calls. [default: EVENTBUILDER_MAX_CALLS, else no limit]",
+    ),
 ]
 PrefilterOpt = Annotated[
     bool,
@@ -70,7 +105,14 @@ PrefilterOpt = Annotated[
     ),
 ]
 CacheDirOpt = Annotated[
-    Path | None, typer.Option("--cache-dir", help="LLM answer cache (default: OUTPUT/.cache/llm).")
+    Path | None,
+    typer.Option(
+        "--cache-dir", help="LLM answer cache. [default: EVENTBUILDER_CACHE_DIR, else OUTPUT/.cache/llm]"
+    ),
+]
+EvalCacheDirOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="LLM answer cache. [default: EVENTBUILDER_CACHE_DIR, else none]"),
 ]
 
 
@@ -87,19 +129,39 @@ def build(
     extractor: ExtractorOpt = "auto",
     model: ModelOpt = "",
     api_base: ApiBaseOpt = "",
-    concurrency: ConcurrencyOpt = 0,
-    max_calls: MaxCallsOpt = 0,
+    concurrency: ConcurrencyOpt = None,
+    max_calls: MaxCallsOpt = None,
     prefilter: PrefilterOpt = False,
     cache_dir: CacheDirOpt = None,
-    run_id: Annotated[str, typer.Option(help="Run id written into every row (default: a new one).")] = "",
+    run_id: Annotated[
+        str,
+        typer.Option(
+            help="Run id written into every row and naming the version folder runs/ID: 1-64 letters, digits, "
+            "'_', '.' or '-'. [default: a new timestamped id]",
+            show_default=False,
+        ),
+    ] = "",
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait when another run is writing the same --output (0: refuse at once).",
+        ),
+    ] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="On failure, print the whole error chain.")] = False,
 ) -> None:
     """Ingest articles, extract events, validate them and publish events/articles/quarantine as Parquet.
 
-    Runs the same Dagster assets as the UI, in this process. Exits non-zero only when nothing could be
-    published; quarantined articles and rejected events are reported, not fatal.
+    Runs the same Dagster assets as the UI, in this process. Every run adds a complete version under
+    OUTPUT/runs/ and switches OUTPUT/current to it at once. Exit status: 0 published (quarantined
+    inputs and failed articles are reported, not fatal: a failed article keeps its earlier events);
+    1 nothing published (nothing read, every article failed, or an error: the current version is
+    kept); 2 bad arguments or an unusable --output; 75 another run is writing --output.
     """
     import os
 
+    from pipelines import outdir
     from pipelines.extract import resolve_choice
 
     try:
@@ -113,31 +175,48 @@ def build(
         )
         raise typer.Exit(2)
     for p in paths or []:
-        if not p.exists():
+        if not p.exists() and not p.is_symlink():
             _err(f"{p}: no such file or folder")
             raise typer.Exit(2)
+    try:
+        outdir.check_run_id(run_id)
+    except ValueError as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
     from pipelines.build import build as run_build
 
     t0 = time.perf_counter()
-    result = run_build(
-        list(paths or []),
-        output,
-        extractor,
-        model,
-        show_progress=True,
-        run_id=run_id,
-        api_base=api_base,
-        concurrency=concurrency,
-        max_calls=max_calls,
-        prefilter=prefilter,
-        cache_dir=str(cache_dir) if cache_dir else "",
-    )
+    try:
+        result = run_build(
+            list(paths or []),
+            output,
+            extractor,
+            model,
+            show_progress=True,
+            run_id=run_id,
+            lock_wait=wait,
+            api_base=api_base,
+            concurrency=concurrency or 0,
+            max_calls=max_calls or 0,
+            prefilter=prefilter,
+            cache_dir=str(cache_dir) if cache_dir else "",
+        )
+    except outdir.OutputBusy as e:
+        _err(str(e))
+        raise typer.Exit(75) from None
+    except outdir.OutputError as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
     elapsed = time.perf_counter() - t0
     if result.published is None:
-        _err(f"nothing was published: {result.error}")
+        if debug and result.traceback:
+            print(result.traceback, file=sys.stderr)
+        _err(f"nothing was published, the current version (if any) is kept: {result.error}")
         raise typer.Exit(1)
     _summary(result, elapsed)
     if result.error:
+        if debug and result.traceback:
+            print(result.traceback, file=sys.stderr)
         _err(f"warning: {result.error}")
 
 
@@ -167,6 +246,19 @@ def _summary(result, elapsed: float) -> None:
             f"LLM: {llm['llm_calls']} calls, {llm['cached_calls']} chunks from cache, "
             f"{llm['tokens_in']} tokens in, {llm['tokens_out']} out, ${llm['cost_usd']:.4f}"
         )
+    failures = pub.failures()
+    if failures:
+        from pipelines.publish import describe
+
+        n = sum(c for _, c in failures)
+        console.print(
+            f"[yellow]{n} article(s) failed and will be tried again next run[/yellow]: {describe(failures)}"
+            + (f"; {pub.carried} earlier event(s) of theirs kept" if pub.carried else ""),
+            markup=True,
+            highlight=False,
+        )
+    if pub.ignored:
+        console.print(f"ignored {len(pub.ignored)} hidden file(s) or folder(s) (names starting with '.')")
     for name, ok in sorted(result.checks.items()):
         console.print(f"check {name}: {'passed' if ok else 'FAILED'}")
     out = pub.output.resolve()
@@ -184,14 +276,15 @@ def evaluate(
     model: ModelOpt = "",
     api_base: ApiBaseOpt = "",
     prefilter: PrefilterOpt = False,
-    cache_dir: CacheDirOpt = None,
+    cache_dir: EvalCacheDirOpt = None,
     dataset: Annotated[
         Path | None,
         typer.Option("--dataset", help="Score an already published dataset instead of extracting."),
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON.")] = None,
     fail_under: Annotated[
-        float | None, typer.Option("--fail-under", help="Exit 1 when the micro F1 is below this (0-1).")
+        float | None,
+        typer.Option("--fail-under", min=0.0, max=1.0, help="Exit 1 when the micro F1 is below this (0-1)."),
     ] = None,
     show: Annotated[int, typer.Option(help="How many false positives and misses to list.")] = 50,
 ) -> None:
@@ -205,7 +298,12 @@ def evaluate(
     from pipelines.extract import ExtractorUnavailable
 
     if not gold.is_dir():
-        _err(f"{gold}: not a folder of gold files")
+        _err(f"--gold {gold}: not a folder of gold files")
+        raise typer.Exit(2)
+    if dataset is not None and not (dataset / "_manifest.json").is_file():
+        _err(
+            f"--dataset {dataset}: no published dataset there (no _manifest.json): give a build's output"
+        )
         raise typer.Exit(2)
     try:
         report = ev.run_eval(

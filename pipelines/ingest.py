@@ -4,16 +4,22 @@ In: paths (folders are walked recursively) to ``.txt``, ``.html``/``.htm`` and
 ``.jsonl`` files, with an optional ``manifest.csv`` per folder giving
 ``file,published,language,outlet,url``.
 Out: ``Article`` records (stable content-hash id, cleaned text that evidence
-offsets point into, metadata) and ``Rejected`` records (source + reason).
+offsets point into, metadata, warnings about bad metadata or bytes, what the
+web-debris rules removed) and ``Rejected`` records (source + reason) for every
+other path met under an input root: unsupported types, links out of the input,
+loops, unreadable files and folders, oversized articles, bad JSONL lines.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -25,6 +31,15 @@ from pipelines.textnorm import normalize
 
 SUFFIXES = {".txt", ".html", ".htm", ".jsonl"}
 MANIFEST = "manifest.csv"
+DEFAULT_MAX_ARTICLE_CHARS = 1_000_000
+# A single-article file this many times the character limit is refused unread (HTML markup included).
+_FILE_BYTES_PER_CHAR = 16
+
+
+def max_article_chars() -> int:
+    """Longest article text read (EVENTBUILDER_MAX_ARTICLE_CHARS, default 1,000,000 characters)."""
+    raw = os.environ.get("EVENTBUILDER_MAX_ARTICLE_CHARS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_ARTICLE_CHARS
 
 
 @dataclass
@@ -38,6 +53,9 @@ class Article:
     outlet: str | None = None
     url: str | None = None
     encoding: str | None = None
+    warnings: list[str] = field(default_factory=list)  # bad metadata or bytes, each with where it was
+    removed: list[str] = field(default_factory=list)  # what the web-debris rules took out
+    removed_chars: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,8 +73,9 @@ class Rejected:
 class Ingested:
     articles: list[Article]
     rejected: list[Rejected]  # inputs that are not (usable) articles, each with its reason
-    inputs: list[str] = field(default_factory=list)  # every file found, to prove all are accounted for
+    inputs: list[str] = field(default_factory=list)  # every path met, to prove all are accounted for
     problems: list[Rejected] = field(default_factory=list)  # not articles: a bad manifest
+    ignored: list[str] = field(default_factory=list)  # hidden files and folders, not read
 
 
 class DecodeError(ValueError):
@@ -88,11 +107,36 @@ def _utf16_order(raw: bytes) -> str | None:
     return None
 
 
+def _bad_utf8_bytes(raw: bytes) -> int:
+    """How many bytes are not valid UTF-8 (each becomes one lone surrogate under surrogateescape)."""
+    return sum(1 for c in raw.decode("utf-8", errors="surrogateescape") if "\udc80" <= c <= "\udcff")
+
+
 def decode(raw: bytes) -> tuple[str, str]:
     """Decode bytes as UTF-8 (BOM or not), UTF-16 or a single-byte encoding such as Windows-1256.
 
     Detected from the bytes, not assumed; raises DecodeError when nothing fits.
     """
+    return decode_with_warnings(raw)[:2]
+
+
+def decode_with_warnings(raw: bytes) -> tuple[str, str, list[str]]:
+    """``decode``, plus what was repaired: UTF-8 but for a few bad bytes is read as UTF-8 with
+    U+FFFD in their place (rather than as a single-byte encoding's gibberish), and says so."""
+    try:
+        text, encoding = _decode(raw)
+        return text, encoding, []
+    except _MostlyUtf8 as e:
+        text = raw.decode("utf-8", errors="replace")
+        return text, "utf-8", [f"{e.bad} invalid UTF-8 byte(s) replaced with U+FFFD"]
+
+
+class _MostlyUtf8(Exception):
+    def __init__(self, bad: int) -> None:
+        self.bad = bad
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
     if raw.startswith(codecs.BOM_UTF8):
         return raw[3:].decode("utf-8"), "utf-8-sig"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -113,6 +157,12 @@ def decode(raw: bytes) -> tuple[str, str]:
         return text, "utf-8"
     except UnicodeDecodeError:
         pass
+    bad = _bad_utf8_bytes(raw)
+    if bad <= max(8, len(raw) // 1000):
+        # A damaged UTF-8 file, not a single-byte one: Windows-1256 Arabic is almost all bad UTF-8.
+        if _controls(raw.decode("utf-8", errors="replace")) > max(2, len(raw) // 100):
+            raise DecodeError("binary content (control characters), not a text file")
+        raise _MostlyUtf8(bad)
     # Not UTF-8: single-byte Arabic encodings are common on Arabic sites.
     for enc in ("cp1256", "iso8859-6"):
         try:
@@ -142,24 +192,63 @@ def _debris() -> tuple[re.Pattern, re.Pattern]:
     return cut, line
 
 
-def clean_text(text: str) -> str:
-    """Normalise line ends and drop web debris (comment forms, related-article blocks...)."""
+@dataclass
+class Cleaned:
+    text: str
+    removed: list[str]  # one entry per debris line dropped or tail cut, with the characters it took
+    removed_chars: int
+
+
+def _short(line: str, n: int = 60) -> str:
+    line = " ".join(line.split())
+    return line if len(line) <= n else line[: n - 1] + "…"
+
+
+def clean(text: str) -> Cleaned:
+    """Normalise line ends and drop web debris (comment forms, related-article blocks...).
+
+    A "related / see also" line in the second half cuts everything after it, unless that tail
+    still holds a possible event (then only the line goes): an article is never cut silently.
+    """
+    from pipelines.extract import possible_event
+
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     cut, line = _debris()
     lines = [ln.rstrip() for ln in text.split("\n")]
     nonempty = [i for i, ln in enumerate(lines) if ln.strip()]
     half = nonempty[len(nonempty) // 2] if nonempty else 0
     kept: list[str] = []
+    removed: list[str] = []
+    removed_chars = 0
+    tail_has_event: list[bool] | None = None  # per line: a possible event in this line or after it
     for i, ln in enumerate(lines):
         folded = normalize(ln)
         if folded and i >= half and cut.match(folded):
-            break
+            if tail_has_event is None:
+                tail_has_event = [False] * (len(lines) + 1)
+                for j in range(len(lines) - 1, i, -1):
+                    tail_has_event[j] = tail_has_event[j + 1] or possible_event(lines[j])
+            if not tail_has_event[i + 1]:
+                tail = sum(len(x) + 1 for x in lines[i:])
+                removed.append(f"cut: {_short(ln)!r} and the {tail - len(ln) - 1} characters after it")
+                removed_chars += tail
+                break
+            removed.append(f"line: {_short(ln)!r} (the text after it holds a possible event: kept)")
+            removed_chars += len(ln)
+            continue
         if folded and (line.match(folded) or (len(folded) < 40 and cut.match(folded))):
+            removed.append(f"line: {_short(ln)!r}")
+            removed_chars += len(ln)
             continue
         kept.append(ln)
     out = "\n".join(kept)
     out = re.sub(r"\n{3,}", "\n\n", out)
-    return out.strip()
+    return Cleaned(out.strip(), removed, removed_chars)
+
+
+def clean_text(text: str) -> str:
+    """The cleaned text alone (see ``clean``)."""
+    return clean(text).text
 
 
 # --- HTML ---------------------------------------------------------------------------
@@ -205,8 +294,27 @@ class _MainText(HTMLParser):
         "dt",
     }
 
+    VOID = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+    # Elements a browser closes when the same one opens again (<p>one<p>two).
+    SELF_CLOSING_SIBLINGS = {"p", "li", "dt", "dd", "tr", "td", "th", "option"}
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []  # open elements: (tag, skipped with its content)
         self.skip = 0
         self.parts: list[str] = []
         self.title: list[str] = []
@@ -214,31 +322,63 @@ class _MainText(HTMLParser):
         self._in_title = False
         self._in_h1 = False
 
+    @staticmethod
+    def hidden(attrs: list[tuple[str, str | None]]) -> bool:
+        """Hidden from readers: the hidden attribute, aria-hidden="true", display:none, visibility:hidden."""
+        a = {k.lower(): (v or "") for k, v in attrs}
+        style = re.sub(r"\s+", "", a.get("style", "").lower())
+        return (
+            "hidden" in a
+            or a.get("aria-hidden", "").strip().lower() == "true"
+            or "display:none" in style
+            or "visibility:hidden" in style
+        )
+
+    def _pop(self) -> None:
+        _, skipped = self.stack.pop()
+        if skipped:
+            self.skip -= 1
+
     def handle_starttag(self, tag, attrs):
-        if tag in self.SKIP:
-            self.skip += 1
-        elif tag == "title" and not self.skip:
+        if tag in self.SELF_CLOSING_SIBLINGS and self.stack and self.stack[-1][0] == tag:
+            self._pop()
+        if tag not in self.VOID:
+            skipped = tag in self.SKIP or self.hidden(attrs)
+            self.stack.append((tag, skipped))
+            if skipped:
+                self.skip += 1
+        if self.skip:
+            return
+        if tag == "title":
             self._in_title = True
         elif tag == "h1":
             self._in_h1 = True
         if tag in self.BLOCK:
             self.parts.append("\n\n")
 
+    def handle_startendtag(self, tag, attrs):
+        if not self.skip and tag in self.BLOCK:
+            self.parts.append("\n\n")
+
     def handle_endtag(self, tag):
-        if tag in self.SKIP and self.skip:
-            self.skip -= 1
-        elif tag == "title":
+        if any(t == tag for t, _ in self.stack):
+            while self.stack:
+                top = self.stack[-1][0]
+                self._pop()
+                if top == tag:
+                    break
+        if tag == "title":
             self._in_title = False
         elif tag == "h1":
             self._in_h1 = False
-        if tag in self.BLOCK:
+        if tag in self.BLOCK and not self.skip:
             self.parts.append("\n\n")
 
     def handle_data(self, data):
+        if self.skip:
+            return
         if self._in_title:
             self.title.append(data)
-            return
-        if self.skip:
             return
         if self._in_h1:
             self.h1.append(data)
@@ -285,14 +425,21 @@ def _first_line(text: str) -> str | None:
     return None
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_LANG = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+TEXT_FIELDS = ("title", "url", "outlet", "language", "id")
 
 
 def _meta_date(value: object) -> str | None:
-    if not value:
-        return None
-    m = _DATE.match(str(value).strip())
-    return m.group(0) if m else None
+    """An ISO date (``YYYY-MM-DD``, a time after it allowed) that exists; anything else raises ValueError."""
+    s = str(value).strip()
+    m = _ISO_DATE.match(s)
+    if not m:
+        raise ValueError(f"{s!r} is not a date in YYYY-MM-DD form")
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        raise ValueError(f"{s!r} is not a real date") from None
 
 
 def _clean(value: object) -> str | None:
@@ -300,117 +447,334 @@ def _clean(value: object) -> str | None:
     return s or None
 
 
+def check_meta(meta: dict, where: str) -> tuple[dict, list[str]]:
+    """Keep the metadata fields that are what they should be; say why each other one was ignored.
+
+    ``where`` names the origin in the warnings (``manifest.csv:4``, ``a.jsonl:7``).
+    """
+    out: dict = {}
+    warnings: list[str] = []
+    for key in (*TEXT_FIELDS, "published"):
+        value = meta.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            kind = type(value).__name__
+            warnings.append(f"{where}: {key} should be text, not a {kind}: ignored")
+            continue
+        if key == "id" and isinstance(value, float):
+            warnings.append(f"{where}: id should be text or an integer, not {value!r}: ignored")
+            continue
+        if key == "published":
+            try:
+                out[key] = _meta_date(value)
+            except ValueError as e:
+                warnings.append(f"{where}: published {e}: ignored")
+            continue
+        if key == "language" and not _LANG.match(str(value).strip()):
+            warnings.append(f"{where}: language {str(value)[:40]!r} is not a language code: detected instead")
+            continue
+        out[key] = _clean(value)
+    return out, warnings
+
+
 # --- walking ------------------------------------------------------------------------
+
+
+@dataclass
+class Walk:
+    """What a walk over the input roots met: files to read, other paths with their reason, hidden ones."""
+
+    files: list[Path] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or path.is_relative_to(r) for r in roots)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def walk(paths: Iterable[Path], exclude: Iterable[Path] = ()) -> Walk:
+    """Every path under the given roots, sorted: regular files with a supported suffix to read, and
+    for every other path met a ``Rejected`` with its reason (``unsupported_type``, ``unreadable``,
+    ``link_outside_input``, ``link_not_followed``); hidden names are listed as ignored.
+
+    File links are followed only when their target is inside an input root; folder links never are.
+    ``exclude``: folders not to enter (the output folder). Missing roots raise FileNotFoundError.
+    """
+    out = Walk()
+    seen: set[Path] = set()
+    roots = [Path(p) for p in paths]
+    for p in roots:
+        if not p.exists() and not p.is_symlink():
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    real_roots = [r.resolve() for r in roots if r.is_dir()]
+    skip_dirs = {Path(x).resolve() for x in exclude}
+
+    def reject(path: Path, reason: str, detail: str) -> None:
+        out.rejected.append(Rejected(str(path.absolute()), reason, detail))
+
+    def add_file(path: Path, real: Path, explicit: bool) -> None:
+        if real in seen:
+            return
+        seen.add(real)
+        if path.name == MANIFEST and not explicit:
+            return  # read as its folder's metadata
+        if real.suffix.lower() not in SUFFIXES:
+            supported = ", ".join(sorted(SUFFIXES))
+            reject(
+                path, "unsupported_type", f"{real.suffix or 'no suffix'}: not read (supported: {supported})"
+            )
+            return
+        out.files.append(real)
+
+    def visit(path: Path, explicit: bool = False) -> None:
+        if not explicit and path.name.startswith("."):
+            out.ignored.append(str(path.absolute()))
+            return
+        if path.is_symlink():
+            try:
+                real = path.resolve(strict=True)
+            except FileNotFoundError:
+                reject(path, "unreadable", f"dangling link to {os.readlink(path)}")
+                return
+            except (OSError, RuntimeError):
+                reject(path, "unreadable", "symlink loop")
+                return
+            if real.is_dir():
+                if not explicit:
+                    reject(
+                        path, "link_not_followed", f"link to the folder {real}: folder links are not followed"
+                    )
+                    return
+            elif not explicit and not _inside(real, real_roots):
+                reject(path, "link_outside_input", f"link to {real}, outside the input folders: not read")
+                return
+        try:
+            st = path.stat()
+        except OSError as e:
+            reject(path, "unreadable", e.strerror or str(e))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            real = path.resolve()
+            if real in skip_dirs:
+                out.ignored.append(str(path.absolute()))
+                return
+            try:
+                entries = sorted(os.scandir(path), key=lambda e: e.name)
+            except OSError as e:
+                reject(path, "unreadable", f"folder cannot be listed: {e.strerror or e}")
+                return
+            for entry in entries:
+                visit(Path(entry.path))
+        elif stat.S_ISREG(st.st_mode):
+            add_file(path, path.resolve(), explicit)
+        else:
+            reject(path, "unsupported_type", f"{_kind(st.st_mode)}: not read")
+
+    for p in roots:
+        visit(p, explicit=True)
+    return out
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Input files under the given paths, sorted, each once. Missing paths raise FileNotFoundError."""
-    found: dict[Path, None] = {}
-    for p in paths:
-        p = Path(p)
-        if not p.exists():
-            raise FileNotFoundError(f"{p}: no such file or folder")
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SUFFIXES and not f.name.startswith("."):
-                    found[f.resolve()] = None
-        else:
-            found[p.resolve()] = None
-    return list(found)
+    return walk(paths).files
 
 
-def read_manifest(folder: Path) -> dict[str, dict[str, str | None]]:
+@dataclass
+class Manifest:
+    rows: dict[str, dict] = field(default_factory=dict)  # file name -> metadata
+    lines: dict[str, int] = field(default_factory=dict)  # file name -> line in manifest.csv
+    problems: list[Rejected] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """``manifest.csv`` of a folder; what cannot be read becomes a problem, never an exception."""
     path = folder / MANIFEST
+    out = Manifest()
     if not path.is_file():
-        return {}
-    text, _ = decode(path.read_bytes())
-    rows = csv.DictReader(text.splitlines())
-    return {
-        (row.get("file") or "").strip(): {k: _clean(v) for k, v in row.items() if k != "file"}
-        for row in rows
-        if row.get("file")
-    }
-
-
-def _records(path: Path, manifests: dict[Path, dict]) -> Iterator[Article | Rejected]:
-    source = str(path)
+        return out
+    where = str(path.absolute())
     try:
+        text, _ = decode(path.read_bytes())
+        reader = csv.DictReader(text.split("\n"))
+        fields = reader.fieldnames or []
+        if "file" not in fields:
+            out.problems.append(
+                Rejected(where, "bad_manifest", f"no 'file' column (columns: {', '.join(fields) or 'none'})")
+            )
+            return out
+        for row in reader:
+            name = (row.get("file") or "").strip()
+            if not name:
+                if any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                    out.problems.append(
+                        Rejected(f"{where}:{reader.line_num}", "bad_manifest", "row without a file name")
+                    )
+                continue
+            out.rows[name] = {k: v for k, v in row.items() if k and k != "file"}
+            out.lines[name] = reader.line_num
+    except (OSError, DecodeError, csv.Error) as e:
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        out.problems.append(Rejected(where, "bad_manifest", f"cannot be read: {detail}"))
+    return out
+
+
+def _read(path: Path, manifests: dict[Path, Manifest]) -> Iterator[Article | Rejected]:
+    source = str(path)
+    if path.parent not in manifests:
+        manifests[path.parent] = read_manifest(path.parent)
+        yield from (
+            Rejected(r.source, r.reason, r.detail, {"problem": True}) for r in manifests[path.parent].problems
+        )
+    manifest = manifests[path.parent]
+    meta, warnings = {}, []
+    if path.name in manifest.rows:
+        manifest.used.add(path.name)
+        where = f"{path.parent / MANIFEST}:{manifest.lines[path.name]}"
+        meta, warnings = check_meta(manifest.rows[path.name], where)
+    limit = max_article_chars()
+    suffix = path.suffix.lower()
+    try:
+        size = path.stat().st_size
+        if suffix != ".jsonl" and size > limit * _FILE_BYTES_PER_CHAR:
+            yield Rejected(
+                source,
+                "too_large",
+                f"{size / 1e6:.1f} MB file, over the limit for one article "
+                f"(EVENTBUILDER_MAX_ARTICLE_CHARS={limit}): not read",
+            )
+            return
         raw = path.read_bytes()
     except OSError as e:
-        yield Rejected(source, "unreadable", str(e))
+        yield Rejected(source, "unreadable", e.strerror or str(e))
         return
     try:
-        text, encoding = decode(raw)
+        text, encoding, decode_warnings = decode_with_warnings(raw)
     except DecodeError as e:
         yield Rejected(source, "undecodable", str(e))
         return
-    if path.parent not in manifests:
-        try:
-            manifests[path.parent] = read_manifest(path.parent)
-        except DecodeError as e:
-            manifests[path.parent] = {}
-            yield Rejected(str(path.parent / MANIFEST), "bad_manifest", str(e), meta={"problem": True})
-    meta = manifests[path.parent].get(path.name, {})
-    suffix = path.suffix.lower()
+    warnings += [f"{source}: {w}" for w in decode_warnings]
     if suffix == ".jsonl":
-        records = 0
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            records += 1
-            where = f"{source}:{lineno}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield Rejected(where, "invalid_json", f"line {lineno}: {e.msg} (column {e.colno})")
-                continue
-            if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-                yield Rejected(where, "missing_text", f"line {lineno}: no string field 'text'")
-                continue
-            # The record's own metadata wins over the manifest's, where it has any.
-            own = {k: rec[k] for k in ("title", "url", "published", "outlet", "language", "id") if rec.get(k)}
-            yield _article(where, rec["text"], encoding, {**meta, **own})
-        if not records:
-            yield Rejected(source, "empty", "no records in the file")
+        yield from _jsonl(source, text, encoding, meta, warnings)
         return
     title = None
     if suffix in {".html", ".htm"}:
         title, text = html_to_text(text)
-    yield _article(source, text, encoding, {**meta, "title": title})
+    yield _article(source, text, encoding, {**meta, "title": title or meta.get("title")}, warnings)
 
 
-def _article(source: str, text: str, encoding: str, meta: dict) -> Article | Rejected:
-    cleaned = clean_text(text)
-    if not cleaned:
+def _jsonl(
+    source: str, text: str, encoding: str, meta: dict, warnings: list[str]
+) -> Iterator[Article | Rejected]:
+    records = 0
+    # Only \n ends a record: U+2028, U+0085 and friends are legal inside JSON strings.
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        records += 1
+        where = f"{source}:{lineno}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield Rejected(where, "invalid_json", f"line {lineno}: {e.msg} (column {e.colno})")
+            continue
+        except RecursionError:
+            yield Rejected(where, "invalid_json", f"line {lineno}: nested too deeply to read")
+            continue
+        if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
+            yield Rejected(where, "missing_text", f"line {lineno}: no string field 'text'")
+            continue
+        # The record's own metadata wins over the manifest's, where it has any.
+        own, own_warnings = check_meta(rec, where)
+        yield _article(where, rec["text"], encoding, {**meta, **own}, [*warnings, *own_warnings])
+    if not records:
+        yield Rejected(source, "empty", "no records in the file")
+
+
+def _article(source: str, text: str, encoding: str, meta: dict, warnings: list[str]) -> Article | Rejected:
+    limit = max_article_chars()
+    if len(text) > limit:
+        return Rejected(
+            source,
+            "too_large",
+            f"{len(text):,} characters, over the limit of {limit:,} (EVENTBUILDER_MAX_ARTICLE_CHARS)",
+        )
+    cleaned = clean(text)
+    if not cleaned.text:
         return Rejected(source, "empty", "no text left after removing web debris")
     return Article(
-        article_id=_clean(meta.get("id")) or article_id(cleaned),
+        article_id=meta.get("id") or article_id(cleaned.text),
         source=source,
-        text=cleaned,
-        title=_clean(meta.get("title")) or _first_line(cleaned),
-        published=_meta_date(meta.get("published")),
-        language=_clean(meta.get("language")) or detect_language(cleaned),
-        outlet=_clean(meta.get("outlet")),
-        url=_clean(meta.get("url")),
+        text=cleaned.text,
+        title=meta.get("title") or _first_line(cleaned.text),
+        published=meta.get("published"),
+        language=meta.get("language") or detect_language(cleaned.text),
+        outlet=meta.get("outlet"),
+        url=meta.get("url"),
         encoding=encoding,
+        warnings=warnings,
+        removed=cleaned.removed,
+        removed_chars=cleaned.removed_chars,
     )
 
 
-def ingest(paths: Iterable[Path]) -> Ingested:
-    """Read every input; duplicates (same cleaned text) are quarantined with a pointer to the first."""
-    result = Ingested([], [])
+def ingest(paths: Iterable[Path], exclude: Iterable[Path] = ()) -> Ingested:
+    """Read every input; every path met ends as an article or a rejection with its reason.
+
+    Duplicates (same cleaned text) and records re-using an earlier record's id are quarantined
+    with a pointer to the first. ``exclude``: folders not to walk into (the output).
+    """
+    found = walk(paths, exclude)
+    result = Ingested([], list(found.rejected), ignored=found.ignored)
+    result.inputs = [r.source for r in found.rejected]
     seen: dict[str, str] = {}  # content hash -> first source
-    manifests: dict[Path, dict] = {}
-    for path in discover(paths):
+    ids: dict[str, str] = {}  # article id -> first source
+    manifests: dict[Path, Manifest] = {}
+    for path in found.files:
         result.inputs.append(str(path))
-        for rec in _records(path, manifests):
+        for rec in _read(path, manifests):
             if isinstance(rec, Rejected):
                 (result.problems if rec.meta.get("problem") else result.rejected).append(rec)
                 continue
             content = article_id(rec.text)  # a caller's own id does not make two texts different
             if content in seen:
                 result.rejected.append(Rejected(rec.source, "duplicate", f"same text as {seen[content]}"))
+            elif rec.article_id in ids:
+                result.rejected.append(
+                    Rejected(
+                        rec.source,
+                        "duplicate_id",
+                        f"id {rec.article_id!r} is already {ids[rec.article_id]}'s",
+                    )
+                )
             else:
                 seen[content] = rec.source
+                ids[rec.article_id] = rec.source
                 result.articles.append(rec)
+    for folder, manifest in manifests.items():
+        for name in sorted(set(manifest.rows) - manifest.used):
+            if not (folder / name).exists():
+                result.problems.append(
+                    Rejected(
+                        f"{folder / MANIFEST}:{manifest.lines[name]}",
+                        "bad_manifest",
+                        f"names {name!r}, which is not in the folder",
+                    )
+                )
     return result

@@ -5,7 +5,9 @@ Out: under the output folder, ``events/year=YYYY/…parquet`` (hive-partitioned 
 the event's year, ``year=unknown`` when the date is unknown), ``articles/…parquet``,
 ``quarantine/…parquet`` (zstd, Arrow schemas derived from ``schemas/``) and
 ``_manifest.json``: links into ``current``, which points to the newest complete version in
-``runs/<run_id>/``. A crashed run never changes what readers see.
+``runs/<run_id>/``. A crashed run never changes what readers see; a run in which every article
+failed, or nothing was read, publishes nothing (``PublishRefused``); articles that failed in a run
+keep the events the current version has for them.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from pipelines import outdir
 from pipelines.extract import Extraction
 from pipelines.ingest import Ingested
 from pipelines.merge import merge_sources
@@ -38,6 +42,8 @@ class Published:
     events: list[dict]
     articles: list[dict]
     quarantine: list[dict]
+    carried: int = 0  # events kept from the previous version for articles that failed now
+    ignored: list[str] = field(default_factory=list)  # hidden input paths, not read
 
     def counts(self) -> dict:
         by_state: dict[str, int] = {}
@@ -50,7 +56,44 @@ class Published:
             k: sum(a.get(k) or 0 for a in self.articles)
             for k in ("llm_calls", "cached_calls", "tokens_in", "tokens_out", "cost_usd")
         }
-        return {"articles": by_state, "events": by_type, "quarantine": len(self.quarantine), "llm": usage}
+        return {
+            "articles": by_state,
+            "events": by_type,
+            "quarantine": len(self.quarantine),
+            "llm": usage,
+            "carried_events": self.carried,
+            "ignored_paths": len(self.ignored),
+        }
+
+    def failures(self) -> list[tuple[str, int]]:
+        """Reasons of the articles that failed, most frequent first."""
+        return top_reasons(a["reason"] or "?" for a in self.articles if a["state"] == "failed")
+
+
+class PublishRefused(RuntimeError):
+    """Nothing is published: publishing would replace a good version with a worse one."""
+
+
+def top_reasons(reasons) -> list[tuple[str, int]]:
+    return Counter(" ".join(r.split())[:200] for r in reasons).most_common()
+
+
+def describe(reasons: list[tuple[str, int]], top: int = 3) -> str:
+    shown = "; ".join(f"{n}× {r}" for r, n in reasons[:top])
+    more = sum(n for _, n in reasons[top:])
+    return shown + (f"; {more} more" if more else "")
+
+
+def refusal(ingested: Ingested, extraction: Extraction) -> str | None:
+    """Why this run must not be published, if it must not: nothing read, or every article failed."""
+    if not ingested.articles:
+        met = Counter(r.reason for r in ingested.rejected)
+        detail = ", ".join(f"{n} {reason}" for reason, n in met.most_common()) or "no input files"
+        return f"nothing was read: no article in the inputs ({detail})"
+    if ingested.articles and all(a.article_id in extraction.failed for a in ingested.articles):
+        reasons = top_reasons(extraction.failed.values())
+        return f"every article failed ({len(ingested.articles)}): {describe(reasons)}"
+    return None
 
 
 def new_run_id() -> str:
@@ -85,6 +128,8 @@ def article_rows(
         row = art.to_dict()
         if art.article_id in extraction.failed:
             state, reason = "failed", extraction.failed[art.article_id]
+            if cited.get(art.article_id):
+                reason += f" (its {cited[art.article_id]} earlier event(s) kept)"
         elif cited.get(art.article_id):
             state, reason = "extracted", None
         else:
@@ -161,39 +206,60 @@ def _write(table: pa.Table, folder: Path, partition_by_year: bool, run_id: str) 
         pq.write_table(table, folder / f"part-{run_id}-0.parquet", compression="zstd")
 
 
-PUBLISHED = ("events", "articles", "quarantine", "_manifest.json")
+# Columns of a published event row that publication computes again from the mention fields.
+_DERIVED = (
+    "event_id",
+    "source_count",
+    "schema_version",
+    "run_id",
+    "year",
+    "actor1",
+    "actor2",
+    "assoc_actor_1",
+    "assoc_actor_2",
+    "inter1",
+    "inter2",
+)
 
 
-def keep_runs() -> int:
-    return max(1, int(os.environ.get("EVENTBUILDER_KEEP_RUNS") or 5))
+def carried_events(output: Path, ingested: Ingested, extraction: Extraction) -> list[dict]:
+    """The current version's events for articles whose extraction failed now, as mentions to merge again.
+
+    Only the evidence of the failed articles is kept, and only where it is still verbatim in their
+    text; the other sources of a merged event were extracted again in this run.
+    """
+    failed = {a.article_id: a.text for a in ingested.articles if a.article_id in extraction.failed}
+    cur = outdir.current_run(output)
+    if not failed or not cur:
+        return []
+    from pipelines.checks import read_table
+
+    table = read_table(output / "runs" / cur, "events")
+    out = []
+    for row in table.to_pylist():
+        evidence = [
+            x
+            for x in row["evidence"] or []
+            if x["article_id"] in failed and failed[x["article_id"]][x["start"] : x["end"]] == x["quote"]
+        ]
+        if evidence:
+            ev = {k: v for k, v in row.items() if k not in _DERIVED}
+            ev["evidence"] = evidence
+            out.append(ev)
+    return out
 
 
 def _point(output: Path, run_id: str) -> None:
-    """Switch ``current`` to the new run in one atomic rename; the table paths go through it."""
+    """Switch ``current`` to the new run in one atomic rename; the table paths are links through it."""
     link = output / f".current-{run_id}"
     if link.is_symlink() or link.exists():
         link.unlink()
     link.symlink_to(Path("runs") / run_id, target_is_directory=True)
     os.replace(link, output / "current")
-    for name in PUBLISHED:
+    for name in outdir.PUBLISHED:
         path = output / name
-        if path.is_symlink():
-            continue
-        if path.is_dir():
-            shutil.rmtree(path)  # a table of the layout before runs/: replaced by its link
-        elif path.exists():
-            path.unlink()
-        path.symlink_to(Path("current") / name, target_is_directory=not name.endswith(".json"))
-
-
-def _prune(output: Path, run_id: str) -> None:
-    runs = sorted(
-        (p for p in (output / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-    )
-    for old in runs[: -keep_runs()]:
-        if old.name != run_id:
-            shutil.rmtree(old, ignore_errors=True)
+        if not os.path.lexists(path):  # check_output refused any path of that name the tool did not make
+            path.symlink_to(Path("current") / name, target_is_directory=not name.endswith(".json"))
 
 
 def publish(
@@ -203,47 +269,58 @@ def publish(
     validated: Validated,
     run_id: str | None = None,
     events: list[dict] | None = None,
+    lock_wait: float = 0.0,
 ) -> Published:
     """Write one version of the dataset and make it the current one.
 
     ``events``: the normalised events (default: the validated ones as they are). Each run is
     written under ``runs/<run_id>/`` and becomes visible at once when ``current`` is switched to
     it; ``events``, ``articles``, ``quarantine`` and ``_manifest.json`` are links through
-    ``current``, so readers never see a mix of two runs. The last ``EVENTBUILDER_KEEP_RUNS``
+    ``current``, so readers never see a mix of two runs. The output's lock is held throughout
+    (waiting up to ``lock_wait`` seconds for another run). Raises PublishRefused when nothing was
+    read or every article failed: the current version stays. The last ``EVENTBUILDER_KEEP_RUNS``
     versions (default 5) are kept.
     """
+    why = refusal(ingested, extraction)
+    if why:
+        raise PublishRefused(why)
     run_id = run_id or new_run_id()
+    outdir.check_run_id(run_id)
     output = Path(output)
-    (output / "runs").mkdir(parents=True, exist_ok=True)
-    events = event_rows(validated.events if events is None else events, run_id)
-    articles = article_rows(ingested, extraction, validated, events, run_id)
-    quarantine = quarantine_rows(ingested, extraction, validated, run_id)
-    for stale in (output / "runs").glob(".staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a run that was killed
-    staging = output / "runs" / f".staging-{run_id}"
-    staging.mkdir()
-    result = Published(output, run_id, events, articles, quarantine)
-    try:
-        _write(_table(events, "event"), staging / "events", True, run_id)
-        _write(_table(articles, "article"), staging / "articles", False, run_id)
-        _write(_table(quarantine, "quarantine"), staging / "quarantine", False, run_id)
-        manifest = {
-            "run_id": run_id,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "schema_version": schema_version(),
-            "extractor": extraction.extractor,
-            "counts": result.counts(),
-            "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
-        }
-        (staging / "_manifest.json").write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
-        )
-        final = output / "runs" / run_id
-        if final.exists():
-            shutil.rmtree(final)  # the same --run-id again: replace that version
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    _point(output, run_id)
-    _prune(output, run_id)
+    with outdir.locked(output, lock_wait, run_id):
+        outdir.check_output(output)
+        outdir.init(output)
+        outdir.clean_up(output, scratch=False)
+        outdir.check_run_id_free(output, run_id)
+        mentions = validated.events if events is None else events
+        carried = carried_events(output, ingested, extraction)
+        events = event_rows([*mentions, *carried], run_id)
+        articles = article_rows(ingested, extraction, validated, events, run_id)
+        quarantine = quarantine_rows(ingested, extraction, validated, run_id)
+        (output / "runs").mkdir(exist_ok=True)
+        staging = output / "runs" / f".staging-{run_id}"
+        staging.mkdir()
+        result = Published(output, run_id, events, articles, quarantine, len(carried), list(ingested.ignored))
+        try:
+            _write(_table(events, "event"), staging / "events", True, run_id)
+            _write(_table(articles, "article"), staging / "articles", False, run_id)
+            _write(_table(quarantine, "quarantine"), staging / "quarantine", False, run_id)
+            manifest = {
+                "run_id": run_id,
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "schema_version": schema_version(),
+                "extractor": extraction.extractor,
+                "counts": result.counts(),
+                "rows": {"events": len(events), "articles": len(articles), "quarantine": len(quarantine)},
+                "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
+            }
+            (staging / "_manifest.json").write_text(
+                json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
+            )
+            os.replace(staging, output / "runs" / run_id)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        _point(output, run_id)
+        outdir.record_published(output, run_id)
+        outdir.clean_up(output, scratch=False)
     return result

@@ -14,12 +14,22 @@ DEFAULT_OUTPUT = "outputs"
 
 
 class OutputLocation(dg.ConfigurableResource):
-    """Folder of the published dataset (default ``outputs/``, or EVENTBUILDER_OUTPUT)."""
+    """Folder of the published dataset (default ``outputs/``, or EVENTBUILDER_OUTPUT).
+
+    ``lock_wait``: seconds a run waits for another one to finish writing the folder before it fails
+    (default EVENTBUILDER_LOCK_WAIT, else 600: a sensor's run waits out a scheduled one).
+    """
 
     path: str = ""
+    lock_wait: float = -1
 
     def folder(self) -> Path:
         return Path(self.path or os.environ.get("EVENTBUILDER_OUTPUT") or DEFAULT_OUTPUT)
+
+    def wait(self) -> float:
+        if self.lock_wait >= 0:
+            return self.lock_wait
+        return float(os.environ.get("EVENTBUILDER_LOCK_WAIT") or 600)
 
 
 class ExtractorSettings(dg.ConfigurableResource):

@@ -8,7 +8,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEEDS = SHARED / "corpus" / "seeds"
 SEED_GOLD = SHARED / "corpus" / "gold"
-SAMPLE = ROOT / "pipelines" / "data" / "sample"
+SAMPLE = ROOT / "pipelines" / "data" / "sample" / "articles"
+SAMPLE_GOLD = ROOT / "pipelines" / "data" / "sample" / "gold"
 
 
 @pytest.fixture

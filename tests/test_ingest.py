@@ -130,7 +130,7 @@ def test_missing_path_is_an_error(tmp_path):
         ingest([tmp_path / "nope"])
 
 
-def test_jsonl_metadata_falls_back_to_the_manifest_and_ids_do_not_merge_texts(tmp_path):
+def test_jsonl_metadata_falls_back_to_the_manifest_and_a_repeated_id_is_quarantined(tmp_path):
     (tmp_path / "feed.jsonl").write_text(json.dumps({"id": "1", "text": "First story about a truce."}) + "\n")
     (tmp_path / "other.jsonl").write_text(
         json.dumps({"id": "1", "text": "Another story about drones."}) + "\n"
@@ -141,9 +141,13 @@ def test_jsonl_metadata_falls_back_to_the_manifest_and_ids_do_not_merge_texts(tm
     )
     result = ingest([tmp_path])
     by_src = {a.source.rsplit("/", 1)[-1]: a for a in result.articles}
-    assert set(by_src) == {"feed.jsonl:1", "other.jsonl:1"}  # same caller id, different texts: two articles
+    # The same caller id on a different text: the later record is quarantined, never merged with the first.
+    assert set(by_src) == {"feed.jsonl:1"}
     assert (by_src["feed.jsonl:1"].published, by_src["feed.jsonl:1"].outlet) == ("2024-03-05", "Wire")
-    assert [(r.source.rsplit("/", 1)[-1], r.reason) for r in result.rejected] == [("empty.jsonl", "empty")]
+    assert sorted((r.source.rsplit("/", 1)[-1], r.reason) for r in result.rejected) == [
+        ("empty.jsonl", "empty"),
+        ("other.jsonl:1", "duplicate_id"),
+    ]
     assert len(result.inputs) == 3
 
 

@@ -103,7 +103,8 @@ def test_a_rerun_is_idempotent(tmp_path):
     ids2 = sorted(pd.read_parquet(tmp_path / "events")["event_id"])
     assert ids1 == ids2
     assert len(list((tmp_path / "articles").glob("*.parquet"))) == 1  # replaced, not appended
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    hidden = {p.name for p in tmp_path.iterdir() if p.name.startswith(".")}
+    assert hidden <= {".eventbuilder.json", ".eventbuilder.lock", ".eventbuilder.lock.info"}
     assert second.published.run_id != first.published.run_id
     # Both versions are kept; the tables point at the newest.
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
@@ -181,11 +182,14 @@ def test_cli_build_fails_clearly_on_a_missing_path(tmp_path):
     assert r.returncode == 2 and "no such file or folder" in r.stderr
 
 
-def test_cli_build_exits_nonzero_when_nothing_can_be_published(tmp_path):
+def test_cli_build_refuses_a_file_as_output_before_any_work(tmp_path):
     out = tmp_path / "o"
     out.write_text("a file where the output folder should be")
     r = run_cli("build", "--output", str(out))
-    assert r.returncode == 1 and "nothing was published" in r.stderr
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        f"eventbuilder: --output {out}: is a file, not a folder"
+    ]
+    assert out.read_text() == "a file where the output folder should be"
 
 
 def test_definitions_load_with_assets_checks_and_job():

@@ -33,7 +33,7 @@ def test_wheel_carries_schemas_and_data_and_loads_them_outside_the_checkout(tmp_
         "pipelines/schemas/article.schema.json",
         "pipelines/data/actors.yaml",
         "pipelines/data/lexicon.yaml",
-        "pipelines/data/sample/manifest.csv",
+        "pipelines/data/sample/articles/manifest.csv",
     ):
         assert required in names
     target = tmp_path / "site"

@@ -36,6 +36,22 @@ class RulesExtractor:
         return rules.extract(article)
 
 
+def possible_event(text: str) -> bool:
+    """Whether the embedded lexicon sees a possible event trigger in ``text`` (any language it reads)."""
+    from pipelines.extract.rules import lexicon
+    from pipelines.textnorm import fold
+
+    fs = fold(text).text
+    lx = lexicon()
+    return bool(
+        lx.cf_term.search(fs)
+        or lx.res_noun.search(fs)
+        or lx.res_leg_noun.search(fs)
+        or lx.arms_delivery.search(fs)
+        or any(p.search(fs) for p in lx.arms_materiel.values())
+    )
+
+
 class ExtractorUnavailable(RuntimeError):
     pass
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.extract import Extraction
+from pipelines.extract import Extraction, possible_event
 from pipelines.extract.prompt import messages, prompt_version, repair_message, response_schema
 from pipelines.ingest import Article
 from pipelines.merge import merge_chunk_duplicates
@@ -126,24 +126,11 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _has_trigger(fs: str) -> bool:
-    from pipelines.extract.rules import lexicon
-
-    lx = lexicon()
-    return bool(
-        lx.cf_term.search(fs)
-        or lx.res_noun.search(fs)
-        or lx.res_leg_noun.search(fs)
-        or lx.arms_delivery.search(fs)
-        or any(p.search(fs) for p in lx.arms_materiel.values())
-    )
-
-
 def prefiltered(text: str, paras: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Paragraphs where the embedded lexicon sees a possible trigger, with their neighbours."""
     keep = set()
     for i, (s, e) in enumerate(paras):
-        if _has_trigger(fold(text[s:e]).text):
+        if possible_event(text[s:e]):
             keep.update({i - 1, i, i + 1})
     return [p for i, p in enumerate(paras) if i in keep]
 

@@ -1,0 +1,263 @@
+"""The output folder: what the tool owns there, who writes it now, which versions are published.
+
+In: an output folder (and a run id). Out: ``OutputError`` refusals (one line naming the path) raised
+before any work, a lock held while a run writes, the history of published versions and the clean-up
+of what a killed run left behind. Nothing here deletes or replaces a path the tool did not create.
+
+Layout of an output folder::
+
+    .eventbuilder.json    marker and history: {"tool": "eventbuilder", "published": [run ids, oldest first]}
+    .eventbuilder.lock    lock file (flock: released by the kernel when its holder dies, so it is never stale)
+    .eventbuilder.lock.info   who holds or last held it (pid, host, since, run id)
+    runs/<run_id>/        complete versions; runs/.staging-<run_id>/ while one is written
+    current -> runs/<run_id>
+    events, articles, quarantine, _manifest.json -> current/...
+    .cache/llm/           answers of the model
+    .tmp/                 scratch space of a run in progress
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+MARKER = ".eventbuilder.json"
+LOCK = ".eventbuilder.lock"
+PUBLISHED = ("events", "articles", "quarantine", "_manifest.json")
+RESERVED = (*PUBLISHED, "current", "runs")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class OutputError(Exception):
+    """The output folder cannot be used; the message is one line for the user."""
+
+
+class OutputBusy(OutputError):
+    """Another run holds the output folder's lock."""
+
+
+def check_run_id(run_id: str) -> None:
+    """A run id names a folder under ``runs/``: 1-64 letters, digits, ``_ . -``, not starting with a dot."""
+    if run_id and not RUN_ID.match(run_id):
+        raise ValueError(
+            f"--run-id {run_id[:70]!r} is not allowed: use 1-64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+
+
+def keep_runs() -> int:
+    return max(1, int(os.environ.get("EVENTBUILDER_KEEP_RUNS") or 5))
+
+
+# --- ownership ----------------------------------------------------------------------
+
+
+def _our_link(path: Path, target: str) -> bool:
+    return path.is_symlink() and os.readlink(path) == target
+
+
+def _legacy(output: Path) -> bool:
+    """A dataset written before the marker existed: ``current`` a link into ``runs/``."""
+    cur = output / "current"
+    return cur.is_symlink() and os.readlink(cur).startswith("runs" + os.sep) and (output / "runs").is_dir()
+
+
+def owned(output: Path) -> bool:
+    return (output / MARKER).is_file() or _legacy(output)
+
+
+def check_output(output: Path) -> None:
+    """Refuse, before any work, an output folder the tool cannot write or does not own.
+
+    Creates the folder when missing. A folder holding an ``events``, ``articles``, ``quarantine``,
+    ``_manifest.json``, ``current`` or ``runs`` that eventbuilder did not create is refused, so that
+    publication never replaces a user's files (or the inputs themselves) with its links.
+    """
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"--output {output}: is a file, not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"--output {output}: cannot create it: {e.strerror or e}") from None
+    if owned(output):
+        theirs = [
+            n for n in PUBLISHED if os.path.lexists(output / n) and not _our_link(output / n, f"current/{n}")
+        ]
+        if os.path.lexists(output / "current") and not (output / "current").is_symlink():
+            theirs.append("current")
+    else:
+        theirs = [n for n in RESERVED if os.path.lexists(output / n)]
+    if theirs:
+        raise OutputError(
+            f"--output {output}: {output / theirs[0]} was not written by eventbuilder and would be replaced; "
+            "choose an empty or new folder"
+        )
+    probe = output / f".eventbuilder-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"x")
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"--output {output}: cannot write there: {e.strerror or e}") from None
+    free = shutil.disk_usage(output).free
+    need = int(os.environ.get("EVENTBUILDER_MIN_FREE_MB") or 20) * 1_000_000
+    if free < need:
+        raise OutputError(
+            f"--output {output}: only {free / 1e6:.1f} MB free on its disk "
+            f"(at least {need / 1e6:.0f} MB needed; EVENTBUILDER_MIN_FREE_MB)"
+        )
+
+
+# --- lock ---------------------------------------------------------------------------
+
+
+def _holder(output: Path) -> str:
+    try:
+        info = json.loads((output / f"{LOCK}.info").read_text(encoding="utf-8"))
+        return f"pid {info['pid']} on {info['host']}, since {info['since']}"
+    except (OSError, ValueError, KeyError):
+        return "holder unknown"
+
+
+@contextlib.contextmanager
+def locked(output: Path, wait: float = 0.0, run_id: str = "") -> Iterator[None]:
+    """Hold the output's lock: one writer at a time. Waits up to ``wait`` seconds, then raises OutputBusy.
+
+    Re-entrant within a process (the CLI holds it for the whole run, publication takes it again).
+    The kernel releases it when the holder dies, so a killed run never leaves a stale lock.
+    """
+    from filelock import FileLock, Timeout
+
+    output = Path(output)
+    lock = FileLock(output / LOCK, timeout=max(0.0, wait), thread_local=False, is_singleton=True)
+    first = not lock.is_locked
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputBusy(
+            f"--output {output}: another eventbuilder run is writing it ({_holder(output)}); "
+            "try again later or pass --wait SECONDS"
+        ) from None
+    try:
+        if first:
+            info = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "run_id": run_id,
+            }
+            (output / f"{LOCK}.info").write_text(json.dumps(info), encoding="utf-8")
+        yield
+    finally:
+        lock.release()
+
+
+# --- history and clean-up (call with the lock held) ---------------------------------
+
+
+def _state(output: Path) -> dict:
+    try:
+        state = json.loads((output / MARKER).read_text(encoding="utf-8"))
+        if isinstance(state, dict) and isinstance(state.get("published"), list):
+            return state
+    except (OSError, ValueError):
+        pass
+    published = []
+    if _legacy(output):
+        runs = [p for p in (output / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]
+        published = [p.name for p in sorted(runs, key=lambda p: p.stat().st_mtime)]
+    return {"tool": "eventbuilder", "format": 1, "published": published}
+
+
+def _write_state(output: Path, state: dict) -> None:
+    tmp = output / f"{MARKER}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    os.replace(tmp, output / MARKER)
+
+
+def current_run(output: Path) -> str | None:
+    cur = Path(output) / "current"
+    if not cur.is_symlink():
+        return None
+    name = Path(os.readlink(cur)).name
+    return name if (Path(output) / "runs" / name / "_manifest.json").is_file() else None
+
+
+def published_runs(output: Path) -> list[str]:
+    """Run ids of the published versions still on disk, oldest first (the current one last)."""
+    output = Path(output)
+    state = _state(output)
+    runs = [r for r in state["published"] if (output / "runs" / r).is_dir()]
+    cur = current_run(output)
+    if cur and cur not in runs:
+        runs.append(cur)  # killed after the switch, before the history was written
+    return runs
+
+
+def init(output: Path) -> None:
+    """Mark the folder as the tool's (once the checks passed)."""
+    output = Path(output)
+    if not (output / MARKER).is_file():
+        _write_state(output, _state(output))
+
+
+def check_run_id_free(output: Path, run_id: str) -> None:
+    if run_id and (Path(output) / "runs" / run_id).exists():
+        raise OutputError(
+            f"--run-id {run_id}: {Path(output) / 'runs' / run_id} exists already; choose another"
+        )
+
+
+def record_published(output: Path, run_id: str) -> None:
+    state = _state(output)
+    state["published"] = [r for r in published_runs(output) if r != run_id] + [run_id]
+    _write_state(output, state)
+
+
+def clean_up(output: Path, scratch: bool = True) -> list[str]:
+    """Remove what killed runs left: staging folders, half-made ``current`` links, scratch space
+    (``scratch``: at the start of a run, not during one), versions finished but never published;
+    then keep the newest ``EVENTBUILDER_KEEP_RUNS`` versions.
+
+    Only with the lock held: then no other run is writing. Returns what was removed.
+    """
+    output = Path(output)
+    removed: list[str] = []
+    for link in output.glob(".current-*"):
+        if link.is_symlink():
+            link.unlink()
+            removed.append(link.name)
+    for tmp in output.glob(f"{MARKER}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+    if scratch and (output / ".tmp").is_dir():
+        shutil.rmtree(output / ".tmp", ignore_errors=True)
+        removed.append(".tmp")
+    runs_dir = output / "runs"
+    if not runs_dir.is_dir() or not owned(output):
+        return removed
+    published = published_runs(output)
+    keep = set(published[-keep_runs() :]) | ({current_run(output)} - {None})
+    for path in runs_dir.iterdir():
+        if path.is_dir() and not path.is_symlink() and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(f"runs/{path.name}")
+    state = _state(output)
+    state["published"] = [r for r in published if r in keep]
+    _write_state(output, state)
+    return removed
+
+
+def scratch_dir(output: Path) -> Path:
+    """A fresh folder for a run's temporary files, removed by the next clean-up if the run is killed."""
+    import uuid
+
+    path = Path(output) / ".tmp" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    return path
