@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,3 +21,11 @@ def seeds() -> Path:
             f"../shared/corpus is absent ({SEEDS}): the seed articles and gold live outside this repo"
         )
     return SEEDS
+
+
+def run_cli(*args, cwd=None, env=None, timeout=300):
+    """The installed ``eventbuilder`` command, as a user runs it."""
+    exe = Path(sys.executable).parent / "eventbuilder"
+    return subprocess.run(
+        [str(exe), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
+    )

@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -15,7 +14,7 @@ from pipelines.build import build
 from pipelines.checks import read_table
 from pipelines.ingest import discover
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -145,11 +144,6 @@ def test_bad_inputs_are_quarantined_and_the_run_goes_on(tmp_path):
     q = pd.read_parquet(out / "quarantine")
     assert list(q["reason"]) == ["undecodable"]
     assert result.checks["articles_accounted_for"]
-
-
-def run_cli(*args, cwd=None):
-    exe = Path(sys.executable).parent / "eventbuilder"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def test_help_answers_fast_and_explains():

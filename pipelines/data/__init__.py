@@ -16,4 +16,6 @@ def data_path(name: str) -> Traversable:
 def load_yaml(name: str) -> Any:
     import yaml
 
-    return yaml.safe_load(data_path(name).read_text(encoding="utf-8"))
+    # libyaml's loader when PyYAML was built with it: the same documents, about 7x faster to load.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(data_path(name).read_text(encoding="utf-8"), Loader=loader)
