@@ -15,8 +15,10 @@ undated "Russia called for a ceasefire" in two articles may be two calls.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
-from collections.abc import Iterable
+from bisect import insort
+from collections.abc import Iterable, Iterator
 
 from pipelines.normalize.dates import PRECISION_RANK
 from pipelines.schema import statuses_for
@@ -96,6 +98,18 @@ def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
 
 def combine(a: dict, b: dict) -> dict:
     """One record from two mentions of the same event (a's values win ties)."""
+    out = _combine_fields(a, b)
+    ev_seen = {_evidence_key(x) for x in a["evidence"]}
+    out["evidence"] = list(a["evidence"]) + [x for x in b["evidence"] if _evidence_key(x) not in ev_seen]
+    return out
+
+
+def _evidence_key(x: dict) -> tuple:
+    return x["article_id"], x["start"], x["end"]
+
+
+def _combine_fields(a: dict, b: dict) -> dict:
+    """``combine`` but for the evidence, which stays a's."""
     out = dict(a)
     order = statuses_for(a["event_type"])
     ca, cb = a.get("confidence") or 0, b.get("confidence") or 0
@@ -122,10 +136,6 @@ def combine(a: dict, b: dict) -> dict:
         x
         for x in out["actors"]
         if not (x.get("actor_type") == "state" and (x["role"], x.get("iso3")) in people)
-    ]
-    ev_seen = {(x["article_id"], x["start"], x["end"]) for x in a["evidence"]}
-    out["evidence"] = list(a["evidence"]) + [
-        x for x in b["evidence"] if (x["article_id"], x["start"], x["end"]) not in ev_seen
     ]
     rank_a, rank_b = (PRECISION_RANK[e.get("date_precision") or "unknown"] for e in (a, b))
     if rank_b > rank_a:
@@ -159,22 +169,89 @@ def combine(a: dict, b: dict) -> dict:
     return out
 
 
+class _Candidates:
+    """The earlier records a mention may be the same event as, found without comparing it to all.
+
+    ``same_event`` accepts only records of the mention's type that share one of its key actors (or
+    its set of states) and whose date agrees with its own (either is missing, or one starts the
+    other). Records are filed under each (type, key actor, date) that can agree, so a mention looks
+    only at those: in creation order, as a scan of every record would, and ``same_event`` still
+    decides. A record filed under keys it no longer has only costs a comparison.
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[tuple, list[int]] = {}  # record indices by key, ascending
+        self._filed: dict[int, set[tuple]] = {}  # the keys each record is filed under
+
+    @staticmethod
+    def _parts(ev: dict) -> tuple[str, list[tuple]]:
+        date = ev.get("date") or ""
+        names, states = _keys(ev)
+        actors = [("name", n) for n in names] + ([("states", states)] if states else [])
+        return (date if isinstance(date, str) else ""), actors
+
+    def file(self, i: int, ev: dict, bucket: tuple) -> None:
+        """File record ``i`` (as it is now) under every key a later mention may look it up by."""
+        filed = self._filed.setdefault(i, set())
+        date, actors = self._parts(ev)
+        # Its own date ("=") and each shorter start of it ("<": a mention dated less precisely).
+        dates = [("=", date)] + [("<", date[:k]) for k in range(len(date))]
+        for actor in actors:
+            for d in dates:
+                key = (bucket, ev["event_type"], actor, d)
+                if key not in filed:
+                    filed.add(key)
+                    insort(self._records.setdefault(key, []), i)
+
+    def find(self, ev: dict, bucket: tuple) -> Iterator[int]:
+        date, actors = self._parts(ev)
+        # Records undated, dated by a start of this date (or this date), or more precisely within it.
+        dates = [("=", date[:k]) for k in range(len(date) + 1)] + [("<", date)]
+        found = [
+            self._records[key]
+            for actor in actors
+            for d in dates
+            if (key := (bucket, ev["event_type"], actor, d)) in self._records
+        ]
+        last = -1
+        for i in heapq.merge(*found):
+            if i != last:
+                yield i
+                last = i
+
+
 def _cluster(events: Iterable[dict], cross_source: bool) -> list[dict]:
     merged: list[dict] = []
     # Across sources only events of one type, status and year can merge: compare within those buckets.
-    buckets: dict[tuple, list[int]] = {}
+    bucket_of: list[tuple | None] = []
+    candidates = _Candidates()
+    # A record's evidence once it has merged: extended in place, not copied at each merge.
+    evidence: dict[int, tuple[list[dict], set[tuple]]] = {}
     for ev in events:
         key = (ev["event_type"], ev["status"], (ev.get("date") or "")[:4]) if cross_source else ()
         if cross_source and not ev.get("date"):
             merged.append(ev)  # an undated event never merges across sources
+            bucket_of.append(None)
             continue
-        for i in buckets.get(key, []):
+        for i in candidates.find(ev, key):
             if same_event(merged[i], ev, cross_source):
-                merged[i] = combine(merged[i], ev)
+                if i not in evidence:
+                    evidence[i] = (
+                        list(merged[i]["evidence"]),
+                        {_evidence_key(x) for x in merged[i]["evidence"]},
+                    )
+                items, seen = evidence[i]
+                new = [x for x in ev["evidence"] if _evidence_key(x) not in seen]
+                items.extend(new)
+                seen.update(_evidence_key(x) for x in new)
+                merged[i] = _combine_fields(merged[i], ev)
+                merged[i]["evidence"] = items
+                candidates.file(i, merged[i], bucket_of[i])
                 break
         else:
-            buckets.setdefault(key, []).append(len(merged))
+            bucket_of.append(key)
             merged.append(ev)
+            candidates.file(len(merged) - 1, ev, key)
     return merged
 
 

@@ -35,13 +35,18 @@ def _lines(text: str) -> list[tuple[int, int]]:
     for start, end in spans:
         if merged and text[start:end].strip():
             prev_s, prev_e = merged[-1]
-            prev = text[prev_s:prev_e].rstrip()
+            # The end of the logical line so far without its trailing space: found from its end, not by
+            # copying it (a long wrapped paragraph would be copied again for each of its lines).
+            prev_end = prev_e
+            while prev_end > prev_s and text[prev_end - 1].isspace():
+                prev_end -= 1
+            last = text[prev_end - 1] if prev_end > prev_s else ""
             nxt = text[start:end].lstrip()
             wrapped = (
-                prev
-                and prev[-1] not in ".!?؟…:\"'”»)"
-                and len(prev) >= 50
-                and (nxt[:1].islower() or prev[-1] in ",،-")
+                last
+                and last not in ".!?؟…:\"'”»)"
+                and prev_end - prev_s >= 50
+                and (nxt[:1].islower() or last in ",،-")
             )
             if wrapped:
                 merged[-1] = (prev_s, end)
@@ -55,7 +60,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
     for ls, le in _lines(text):
         start = ls
         for m in _END.finditer(text, ls, le):
-            head = text[start : m.start() + 1]
+            # An abbreviation is at most 4 characters before the end, with 1 more for its \b: the
+            # sentence's last 8 characters tell, where all of it would make a long sentence quadratic.
+            head = text[max(start, m.start() - 7) : m.start() + 1]
             if m.group().startswith(".") and _ABBREV.search(head):
                 continue
             span = _trim(text, start, m.end())

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import cache
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 
 _DROP = {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670", "\u0640", "\u200c", "\u200d", "\u200e", "\u200f"}
 _MAP = {
@@ -70,22 +72,60 @@ def fold_char(ch: str) -> str:
     return ch.lower()
 
 
+# ``fold_char`` by code point, a table for ``str.translate``, and what each character becomes for
+# the offsets: a (one character), m (several), a space, d (nothing). Filled as characters are met.
+_FOLD: dict[int, str] = {}
+_KIND: dict[int, str] = {}
+# Characters folded to several characters among which a space (none today): the translate path
+# cannot tell their space from a collapsible one, so a text with any is folded character by character.
+_SPACED: set[str] = set()
+# Runs of the kinds string: characters kept as they are (one space between them is kept too), one
+# character kept as several, a space with the spaces and dropped characters after it (one space at
+# most is kept for it). Dropped characters between are skipped.
+_RUNS = re.compile(r"((?:a+ ?)+)|(m)|( [ d]*)")
+_SPACES = re.compile(r" {2,}")
+
+
+def _learn(text: str) -> None:
+    for ch in set(text):
+        code = ord(ch)
+        if code in _FOLD:
+            continue
+        f = fold_char(ch)
+        if len(f) > 1 and " " in f:
+            _SPACED.add(ch)
+        _KIND[code] = "d" if not f else " " if f == " " else "a" if len(f) == 1 else "m"
+        _FOLD[code] = f
+
+
+# Offsets are machine integers (8 bytes a character), not a list of Python ints (about 36).
+OFFSET_TYPE = "q"
+
+
 @dataclass(frozen=True)
 class Folded:
-    """A folded view of ``original``: ``text[i]`` came from ``original[offsets[i]]``."""
+    """A folded view of ``original``: ``text[i]`` came from ``original[offsets[i]]``.
+
+    ``offsets`` is an ``array('q')`` for the views made here (a tuple of ints does as well).
+    """
 
     original: str
     text: str
-    offsets: tuple[int, ...]
+    offsets: Sequence[int] = field(hash=False)  # an array is not hashable; original and text tell
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets of the folded slice ``text[start:end]``."""
         return self.offsets[start], self.offsets[end - 1] + 1
 
+    @cached_property
+    def loose(self) -> Folded:
+        """``_loosen(self)``, made once: grounding many quotes in one article reuses it."""
+        return _loosen(self)
 
-def fold(original: str) -> Folded:
+
+def _fold_by_char(original: str) -> Folded:
     out: list[str] = []
-    offsets: list[int] = []
+    offsets = array(OFFSET_TYPE)
     for i, ch in enumerate(original):
         f = fold_char(ch)
         if not f:
@@ -98,11 +138,50 @@ def fold(original: str) -> Folded:
     if out and out[-1] == " ":
         out.pop()
         offsets.pop()
-    return Folded(original, "".join(out), tuple(offsets))
+    return Folded(original, "".join(out), offsets)
+
+
+def _fold_text(original: str) -> str | None:
+    """The folded text alone (None when the text needs the character-by-character path)."""
+    _learn(original)
+    if _SPACED and not _SPACED.isdisjoint(original):
+        return None
+    # Every space now comes from white space: a run is one space, none at either end.
+    return _SPACES.sub(" ", original.translate(_FOLD)).strip(" ")
+
+
+def fold(original: str) -> Folded:
+    """The folded view of a text, in time and memory linear in its length.
+
+    What the character-by-character definition (``_fold_by_char``) gives, made with ``str.translate``
+    and a pass over runs of characters instead of a Python step (and a Python int) per character.
+    """
+    text = _fold_text(original)
+    if text is None:
+        return _fold_by_char(original)
+    kinds = original.translate(_KIND)
+    offsets = array(OFFSET_TYPE)
+    space_last = False
+    for m in _RUNS.finditer(kinds):
+        if m.lastindex == 1:
+            offsets.extend(range(m.start(), m.end()))
+            space_last = kinds[m.end() - 1] == " "
+        elif m.lastindex == 2:
+            offsets.extend([m.start()] * len(_FOLD[ord(original[m.start()])]))
+            space_last = False
+        elif offsets and not space_last:
+            offsets.append(m.start())  # the first of a run of spaces, not at the start of the text
+            space_last = True
+    if space_last:
+        offsets.pop()
+    if len(offsets) != len(text):  # never expected: the two paths disagree, take the definition
+        return _fold_by_char(original)
+    return Folded(original, text, offsets)
 
 
 def normalize(text: str) -> str:
-    return fold(text).text
+    folded = _fold_text(text)
+    return _fold_by_char(text).text if folded is None else folded
 
 
 _PREFIX = re.compile(r"(?<![^\s\"'(])(?:[وف]{1,2}(?=\S\S))?(?:[بكف](?=ال)|ل(?=ل))?")
@@ -113,11 +192,17 @@ def _loosen(folded: Folded) -> Folded:
 
     Applied to both sides of a comparison, so "وقال" matches "قال" and "بالهجوم" matches "الهجوم".
     """
-    dropped = {i for m in _PREFIX.finditer(folded.text) for i in range(m.start(), m.end())}
-    keep = [i for i in range(len(folded.text)) if i not in dropped]
-    return Folded(
-        folded.original, "".join(folded.text[i] for i in keep), tuple(folded.offsets[i] for i in keep)
-    )
+    parts: list[str] = []
+    offsets = array(OFFSET_TYPE)
+    pos = 0
+    for m in _PREFIX.finditer(folded.text):
+        if m.end() > m.start():
+            parts.append(folded.text[pos : m.start()])
+            offsets.extend(folded.offsets[pos : m.start()])
+            pos = m.end()
+    parts.append(folded.text[pos:])
+    offsets.extend(folded.offsets[pos:])
+    return Folded(folded.original, "".join(parts), offsets)
 
 
 _EDGE = " \t\r\n\"'.,;:!?()[]-…"
@@ -141,7 +226,7 @@ def ground(quote: str, text: str, folded_text: Folded | None = None) -> tuple[in
     i = ft.text.find(q)
     if i >= 0:
         return ft.span(i, i + len(q))
-    loose_t = _loosen(ft)
+    loose_t = ft.loose
     loose_q = _loosen(fold(q)).text.strip(_EDGE)
     i = loose_t.text.find(loose_q)
     if i >= 0 and loose_q:

@@ -16,7 +16,7 @@ actor nearest a sponsor/opposer/supporter/abstainer cue.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -132,13 +132,33 @@ def _words(words: list[str]) -> str:
     return "|".join(re.escape(fold_pattern(w)) for w in sorted(words, key=len, reverse=True))
 
 
+class _Spans:
+    """Mentions indexed by start offset: those inside a span in O(log n + found), not a scan of all.
+
+    ``within`` gives what ``[m for m in mentions if start <= m.start and m.end <= end]`` gives, in the
+    same order, so a long article costs each sentence only its own mentions.
+    """
+
+    def __init__(self, mentions: list[Mention]) -> None:
+        self.mentions = mentions
+        # Stable: mentions with one start keep their order. The matchers give them sorted already.
+        self._order = sorted(range(len(mentions)), key=lambda i: mentions[i].start)
+        self._starts = [mentions[i].start for i in self._order]
+        self._sorted = all(i == k for k, i in enumerate(self._order))
+
+    def within(self, start: int, end: int) -> list[Mention]:
+        lo, hi = bisect_left(self._starts, start), bisect_right(self._starts, end)
+        found = [i for i in self._order[lo:hi] if self.mentions[i].end <= end]
+        return [self.mentions[i] for i in (found if self._sorted else sorted(found))]
+
+
 @dataclass
 class _Ctx:
     article: Article
     folded: Folded
     gaz: Gazetteer
-    actors: list[Mention]
-    places: list[Mention]
+    actors: _Spans
+    places: _Spans
     conflict: str | None
     embargo_claim: bool
     bodies: Counter  # bodies named in the article, by how often
@@ -162,10 +182,6 @@ def conflict_country(actors: list[Mention], places: list[Mention], gaz: Gazettee
         if m.entry.country in gaz.conflicts:
             score[m.entry.country] += 1
     return score.most_common(1)[0][0] if score else None
-
-
-def _in(mentions: list[Mention], start: int, end: int) -> list[Mention]:
-    return [m for m in mentions if start <= m.start and m.end <= end]
 
 
 def _subsume(mentions: list[Mention]) -> list[Mention]:
@@ -222,7 +238,7 @@ def _first(pattern: re.Pattern, fs: str, start: int = 0, end: int | None = None)
 
 def _place_after(ctx: _Ctx, fstart: int, fend: int, after: int) -> Place | None:
     """The first place named after a position; an ambiguous name goes to the conflict's country."""
-    for m in _in(ctx.places, fstart, fend):
+    for m in ctx.places.within(fstart, fend):
         if m.start >= after:
             same_name = ctx.gaz.place_index.get(name_key(ctx.folded.text[m.start : m.end])) or [m.entry]
             return next((p for p in same_name if p.country == ctx.conflict), m.entry)
@@ -596,8 +612,8 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         article,
         folded,
         gaz,
-        actors,
-        places,
+        _Spans(actors),
+        _Spans(places),
         conflict_country(actors, places, gaz),
         bool(lx.arms_violation.search(folded.text)),
         Counter(m.entry for m in actors if m.entry.type in BODY_TYPES and not m.demonym),
@@ -607,7 +623,7 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     for s, e in sentences(article.text):
         fs0, fe0 = bisect_left(folded.offsets, s), bisect_left(folded.offsets, e)
         fs = folded.text[fs0:fe0]
-        ms = _in(actors, fs0, fe0)
+        ms = ctx.actors.within(fs0, fe0)
         res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body)
         if res:
             events.append(res)
@@ -620,16 +636,19 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         last_body.extend(m.entry for m in ms if m.entry.type in BODY_TYPES and not m.demonym)
     events = coreference(events)
     # A body's ceasefire demand that is the text of its own resolution is that resolution, not a call.
-    resolutions = [
-        e for e in events if e["event_type"] == "resolution" and "ceasefire" in e.get("topics", [])
-    ]
+    # The dates of those resolutions by body, so each call is checked in one look-up, not a scan.
+    resolution_dates: dict[str, set] = {}
+    for r in events:
+        if r["event_type"] == "resolution" and "ceasefire" in r.get("topics", []):
+            for name in {a["name"] for a in r["actors"] if a["role"] == "body"}:
+                resolution_dates.setdefault(name, set()).add(r["date"] or None)
 
     def restates_resolution(call: dict) -> bool:
         callers = {a["name"] for a in call["actors"] if a["role"] == "caller"}
-        return any(
-            callers & {a["name"] for a in r["actors"] if a["role"] == "body"}
-            and (not call["date"] or not r["date"] or call["date"] == r["date"])
-            for r in resolutions
-        )
+        for name in callers & resolution_dates.keys():
+            dates = resolution_dates[name]
+            if not call["date"] or None in dates or call["date"] in dates:
+                return True
+        return False
 
     return [e for e in events if not (e["event_type"] == "ceasefire_call" and restates_resolution(e))]

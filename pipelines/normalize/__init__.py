@@ -9,10 +9,13 @@ publication date, and location/admin1/country/latitude/longitude/geo_precision f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache, partial
+
 from pipelines.data import load_yaml
 from pipelines.ingest import Article
 from pipelines.normalize.actors import canonical_actor
-from pipelines.normalize.dates import check_date
+from pipelines.normalize.dates import check_date, years_in
 from pipelines.normalize.gazetteer import gazetteer
 from pipelines.normalize.places import geocode
 
@@ -24,14 +27,23 @@ SIDES = {
 }
 
 
-def normalize_event(event: dict, article: Article | None) -> dict:
+def normalize_event(
+    event: dict, article: Article | None, article_years: Callable[[], set[int]] | None = None
+) -> dict:
+    """One event normalised; ``article_years`` gives the years written in ``article`` (computed once
+    for all of its events by ``normalize_events``)."""
     gaz = gazetteer()
     ev = dict(event)
     ev["actors"] = [canonical_actor(a, gaz) for a in event.get("actors", [])]
     if article is not None:
         quotes = [e["quote"] for e in event["evidence"] if e["article_id"] == article.article_id]
         ev["date"], ev["date_precision"] = check_date(
-            event.get("date"), event.get("date_precision"), quotes, article.published, article.text
+            event.get("date"),
+            event.get("date_precision"),
+            quotes,
+            article.published,
+            article.text,
+            article_years,
         )
     geo = geocode(event.get("location"), event.get("country"), event.get("conflict_country"), gaz)
     if geo is not None:
@@ -45,7 +57,13 @@ def normalize_event(event: dict, article: Article | None) -> dict:
 
 def normalize_events(events: list[dict], articles: list[Article]) -> list[dict]:
     by_id = {a.article_id: a for a in articles}
-    return [normalize_event(e, by_id.get(e["evidence"][0]["article_id"])) for e in events]
+    # The years written in an article: read from its text once for all of its events, when needed.
+    years = cache(lambda article_id: years_in(by_id[article_id].text))
+    out = []
+    for e in events:
+        article = by_id.get(e["evidence"][0]["article_id"])
+        out.append(normalize_event(e, article, partial(years, article.article_id) if article else None))
+    return out
 
 
 def _inter(actor: dict, conflict: str | None) -> int | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -201,13 +202,20 @@ def years_in(text: str) -> set[int]:
 
 
 def check_date(
-    proposed: str | None, precision: str | None, quotes: list[str], published: str | None, article_text: str
+    proposed: str | None,
+    precision: str | None,
+    quotes: list[str],
+    published: str | None,
+    article_text: str,
+    article_years: Callable[[], set[int]] | None = None,
 ) -> tuple[str | None, str]:
     """Keep the better-supported of a proposed date (the extractor's) and the ones the quotes give.
 
     A proposed date that one of the quotes' time expressions gives (or refines) is kept; else the
     quotes' own date wins when they give one; a proposal the text does not support is kept only when
     its year is written in the article or is the publication year (a year is never invented).
+    ``article_years`` gives ``years_in(article_text)`` when the caller keeps it for all the events of
+    an article: reading the whole article again for each event would make a long one quadratic.
     """
     pub = _pub(published)
     found = [(d, p) for q in quotes for _, d, p in _candidates(normalize(q), pub) if d]
@@ -219,7 +227,8 @@ def check_date(
     if not valid:
         return None, "unknown"
     year = int(proposed[:4])
-    if year in years_in(article_text) or (pub and year in {pub.year, pub.year - 1}):
+    years = article_years() if article_years is not None else years_in(article_text)
+    if year in years or (pub and year in {pub.year, pub.year - 1}):
         return proposed, _precision_of(proposed)
     return None, "unknown"
 
