@@ -19,9 +19,11 @@ from pipelines.schema import validation_errors
 
 
 class InputConfig(dg.Config):
-    """Input files or folders; none means the built-in sample corpus."""
+    """Input files or folders (none: the built-in sample corpus). They are added to what the output
+    holds; ``full_refresh``: the dataset becomes exactly these inputs."""
 
     paths: list[str] = []
+    full_refresh: bool = False
 
 
 class PublishConfig(dg.Config):
@@ -47,6 +49,7 @@ def articles(
     outdir.check_output(output.folder())  # refuse a folder it cannot write or does not own, before any work
     paths = [Path(p) for p in config.paths] or [sample_corpus()]
     result = ingest_stage.ingest(paths, exclude=[output.folder()])
+    result.full_refresh = config.full_refresh
     context.add_output_metadata(
         {
             "articles": len(result.articles),
@@ -64,19 +67,33 @@ def event_mentions(
     extractor: ExtractorSettings,
     output: OutputLocation,
 ) -> extract_stage.Extraction:
+    from pipelines import store
+
     ex = extractor.build(output.folder())
+    todo, keys, reused, duplicates = store.plan(
+        articles.articles, ex.version, store.index(output.folder()), articles.full_refresh
+    )
     if extractor.show_progress:
         from pipelines.progress import progress_bar
 
-        with progress_bar(len(articles.articles), f"extracting ({ex.name})") as advance:
-            result = extract_stage.extract_all(articles.articles, ex, progress=lambda _a: advance())
+        with progress_bar(len(todo), f"extracting ({ex.name})") as advance:
+            result = extract_stage.extract_all(todo, ex, progress=lambda _a: advance())
     else:
-        result = extract_stage.extract_all(articles.articles, ex)
+        result = extract_stage.extract_all(todo, ex)
+    result.keys, result.reused, result.duplicates = keys, reused, duplicates
     usage = {
         k: sum(u.get(k) or 0 for u in result.usage.values()) for k in ("llm_calls", "tokens_in", "tokens_out")
     }
     context.add_output_metadata(
-        {"candidates": len(result.events), "failed": len(result.failed), "extractor": ex.name, **usage}
+        {
+            "candidates": len(result.events),
+            "extracted": len(todo),
+            "unchanged": len(reused),
+            "duplicates": len(duplicates),
+            "failed": len(result.failed),
+            "extractor": ex.name,
+            **usage,
+        }
     )
     return result
 

@@ -41,9 +41,11 @@ def build(
     show_progress: bool = False,
     run_id: str = "",
     lock_wait: float = 0.0,
+    full_refresh: bool = False,
     **llm_settings,
 ) -> BuildResult:
-    """Run the pipeline once into ``output``.
+    """Run the pipeline once into ``output``: ``paths`` are added to what it holds (``full_refresh``:
+    the dataset becomes exactly ``paths``).
 
     ``llm_settings``: ExtractorSettings fields (api_base, concurrency, max_calls, prefilter, cache_dir).
     Raises ValueError for a bad run id and OutputError (OutputBusy) when the output folder cannot be
@@ -65,7 +67,7 @@ def build(
     outdir.check_output(output)
     run_config = {
         "ops": {
-            "articles": {"config": {"paths": [str(p) for p in paths]}},
+            "articles": {"config": {"paths": [str(p) for p in paths], "full_refresh": full_refresh}},
             "published_dataset": {"config": {"run_id": run_id}},
         },
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},

@@ -150,8 +150,19 @@ def build(
         ),
     ] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="On failure, print the whole error chain.")] = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild the dataset from PATHS alone (default: PATHS are added to what --output holds).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest articles, extract events, validate them and publish events/articles/quarantine as Parquet.
+
+    The dataset in --output grows: new articles are added, changed ones (same path or id, new text or
+    metadata) replace their old events, and articles already extracted by the same extractor version
+    are not extracted again. The published tables hold everything --output has accumulated.
 
     Runs the same Dagster assets as the UI, in this process. Every run adds a complete version under
     OUTPUT/runs/ and switches OUTPUT/current to it at once. Exit status: 0 published (quarantined
@@ -195,6 +206,7 @@ def build(
             show_progress=True,
             run_id=run_id,
             lock_wait=wait,
+            full_refresh=full_refresh,
             api_base=api_base,
             concurrency=concurrency or 0,
             max_calls=max_calls or 0,
@@ -246,6 +258,12 @@ def _summary(result, elapsed: float) -> None:
             f"LLM: {llm['llm_calls']} calls, {llm['cached_calls']} chunks from cache, "
             f"{llm['tokens_in']} tokens in, {llm['tokens_out']} out, ${llm['cost_usd']:.4f}"
         )
+    if pub.run:
+        r = pub.run
+        console.print(
+            f"this run: {r['read']} input(s) read, {r['extracted']} extracted, {r['unchanged']} unchanged "
+            f"(not extracted again), {r['failed']} failed; the dataset holds {len(pub.articles)} input(s)"
+        )
     failures = pub.failures()
     if failures:
         from pipelines.publish import describe
@@ -264,6 +282,41 @@ def _summary(result, elapsed: float) -> None:
     out = pub.output.resolve()
     console.print(f"published to {out}/ (events/, articles/, quarantine/, _manifest.json) in {elapsed:.1f} s")
     console.print(f"read it: pandas.read_parquet('{out}/events')")
+
+
+@app.command()
+def remove(
+    targets: Annotated[
+        list[str], typer.Argument(help="Article ids, or paths of files or folders (all their articles).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder of the published dataset.")] = Path(
+        "outputs"
+    ),
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="Seconds to wait when another run is writing --output.")
+    ] = 0,
+) -> None:
+    """Take articles out of the dataset (their events, quarantine rows, state) and publish a new version."""
+    from pipelines import outdir, store
+    from pipelines.publish import remove as remove_articles
+
+    if not store.exists(output):
+        _err(f"--output {output}: no dataset there")
+        raise typer.Exit(2)
+    try:
+        keys, published = remove_articles(output, targets, lock_wait=wait)
+    except outdir.OutputBusy as e:
+        _err(str(e))
+        raise typer.Exit(75) from None
+    except outdir.OutputError as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
+    if published is None:
+        _err(f"nothing matched {', '.join(targets)} in {output}: nothing was removed")
+        raise typer.Exit(1)
+    print(
+        f"removed {len(keys)} input(s); version {published.run_id} holds {len(published.articles)} articles"
+    )
 
 
 @app.command(name="eval")
@@ -301,9 +354,7 @@ def evaluate(
         _err(f"--gold {gold}: not a folder of gold files")
         raise typer.Exit(2)
     if dataset is not None and not (dataset / "_manifest.json").is_file():
-        _err(
-            f"--dataset {dataset}: no published dataset there (no _manifest.json): give a build's output"
-        )
+        _err(f"--dataset {dataset}: no published dataset there (no _manifest.json): give a build's output")
         raise typer.Exit(2)
     try:
         report = ev.run_eval(

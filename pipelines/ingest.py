@@ -56,9 +56,15 @@ class Article:
     warnings: list[str] = field(default_factory=list)  # bad metadata or bytes, each with where it was
     removed: list[str] = field(default_factory=list)  # what the web-debris rules took out
     removed_chars: int = 0
+    key: str = ""  # identity across runs: the caller's id ("id:..."), else the source
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.source
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        del d["key"]
+        return d
 
 
 @dataclass
@@ -76,6 +82,7 @@ class Ingested:
     inputs: list[str] = field(default_factory=list)  # every path met, to prove all are accounted for
     problems: list[Rejected] = field(default_factory=list)  # not articles: a bad manifest
     ignored: list[str] = field(default_factory=list)  # hidden files and folders, not read
+    full_refresh: bool = False  # the dataset becomes exactly these inputs (else they are added to it)
 
 
 class DecodeError(ValueError):
@@ -731,6 +738,7 @@ def _article(source: str, text: str, encoding: str, meta: dict, warnings: list[s
         warnings=warnings,
         removed=cleaned.removed,
         removed_chars=cleaned.removed_chars,
+        key=f"id:{meta['id']}" if meta.get("id") else source,
     )
 
 

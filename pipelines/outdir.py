@@ -9,6 +9,7 @@ Layout of an output folder::
     .eventbuilder.json    marker and history: {"tool": "eventbuilder", "published": [run ids, oldest first]}
     .eventbuilder.lock    lock file (flock: released by the kernel when its holder dies, so it is never stale)
     .eventbuilder.lock.info   who holds or last held it (pid, host, since, run id)
+    store/                what the folder has accumulated (a Delta Lake table, see store.py)
     runs/<run_id>/        complete versions; runs/.staging-<run_id>/ while one is written
     current -> runs/<run_id>
     events, articles, quarantine, _manifest.json -> current/...
@@ -31,7 +32,7 @@ from pathlib import Path
 MARKER = ".eventbuilder.json"
 LOCK = ".eventbuilder.lock"
 PUBLISHED = ("events", "articles", "quarantine", "_manifest.json")
-RESERVED = (*PUBLISHED, "current", "runs")
+RESERVED = (*PUBLISHED, "current", "runs", "store")
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -77,8 +78,8 @@ def check_output(output: Path) -> None:
     """Refuse, before any work, an output folder the tool cannot write or does not own.
 
     Creates the folder when missing. A folder holding an ``events``, ``articles``, ``quarantine``,
-    ``_manifest.json``, ``current`` or ``runs`` that eventbuilder did not create is refused, so that
-    publication never replaces a user's files (or the inputs themselves) with its links.
+    ``_manifest.json``, ``current``, ``runs`` or ``store`` that eventbuilder did not create is refused,
+    so that publication never replaces a user's files (or the inputs themselves) with its links.
     """
     output = Path(output)
     if output.exists() and not output.is_dir():

@@ -24,10 +24,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from pipelines import outdir
+from pipelines import outdir, store
 from pipelines.extract import Extraction
 from pipelines.ingest import Ingested
-from pipelines.merge import merge_sources
+from pipelines.merge import event_id, merge_sources
 from pipelines.normalize import acled_columns
 from pipelines.schema import arrow_schema, schema_version
 from pipelines.validate import Validated
@@ -42,8 +42,9 @@ class Published:
     events: list[dict]
     articles: list[dict]
     quarantine: list[dict]
-    carried: int = 0  # events kept from the previous version for articles that failed now
+    carried: int = 0  # mentions kept from earlier runs for articles that failed now
     ignored: list[str] = field(default_factory=list)  # hidden input paths, not read
+    run: dict = field(default_factory=dict)  # this run: inputs read, extracted, unchanged, failed
 
     def counts(self) -> dict:
         by_state: dict[str, int] = {}
@@ -63,6 +64,7 @@ class Published:
             "llm": usage,
             "carried_events": self.carried,
             "ignored_paths": len(self.ignored),
+            "this_run": self.run,
         }
 
     def failures(self) -> list[tuple[str, int]]:
@@ -100,10 +102,22 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
-def event_rows(events: list[dict], run_id: str) -> list[dict]:
+def event_rows(
+    events: list[dict], run_id: str, provenance: dict[tuple, tuple[str, str]] | None = None
+) -> list[dict]:
+    """Published event rows: mentions merged across sources, with ACLED columns.
+
+    ``provenance``: (article_id, start, end) of a quote -> (when its article was first stored, the id
+    of its mention). A merged event takes the id of its earliest mention, so an event keeps its id
+    when later sources join it.
+    """
     rows = []
     for ev in merge_sources(events):
         row = dict(ev)
+        if provenance:
+            firsts = [provenance[t] for t in _quote_keys(ev) if t in provenance]
+            if firsts:
+                row["event_id"] = min(firsts)[1]
         row.update(acled_columns(ev))
         row["schema_version"] = schema_version()
         row["run_id"] = run_id
@@ -112,68 +126,144 @@ def event_rows(events: list[dict], run_id: str) -> list[dict]:
     return rows
 
 
-def article_rows(
-    ingested: Ingested, extraction: Extraction, validated: Validated, events: list[dict], run_id: str
-) -> list[dict]:
-    cited: dict[str, int] = {}
+def _quote_keys(ev: dict) -> list[tuple]:
+    return [(x["article_id"], x["start"], x["end"]) for x in ev["evidence"]]
+
+
+def _rejected_row(rej, kind: str = "article") -> dict:
+    return {
+        "kind": kind,
+        "article_id": None,
+        "source": rej.source,
+        "reason": rej.reason,
+        "detail": rej.detail,
+    }
+
+
+def run_rows(
+    ingested: Ingested,
+    extraction: Extraction,
+    validated: Validated,
+    events: list[dict],
+    run_id: str,
+    stored: dict[str, dict],
+) -> tuple[list[dict], int]:
+    """Store rows for the inputs this run met (articles reused unchanged are not among them), and how
+    many earlier mentions were kept for articles whose extraction failed now.
+
+    ``events``: this run's normalised mentions; ``stored``: the store's rows by key.
+    """
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    mentions: dict[str, list[dict]] = {}
     for ev in events:
-        for aid in {x["article_id"] for x in ev["evidence"]}:
-            cited[aid] = cited.get(aid, 0) + 1
-    rejected: dict[str, int] = {}
+        mentions.setdefault(ev["evidence"][0]["article_id"], []).append(ev)
+    rejected: dict[str, list[dict]] = {}
     for q in [*extraction.rejected, *validated.quarantine]:
-        if q.get("article_id"):
-            rejected[q["article_id"]] = rejected.get(q["article_id"], 0) + 1
-    rows = []
+        rejected.setdefault(q.get("article_id"), []).append(q)
+    rows, carried = [], 0
     for art in ingested.articles:
+        if art.article_id in extraction.reused:
+            continue
+        prev = stored.get(art.key)
         row = art.to_dict()
-        if art.article_id in extraction.failed:
-            state, reason = "failed", extraction.failed[art.article_id]
-            if cited.get(art.article_id):
-                reason += f" (its {cited[art.article_id]} earlier event(s) kept)"
-        elif cited.get(art.article_id):
-            state, reason = "extracted", None
-        else:
-            state, reason = "no_events", None
         row.update(extraction.usage.get(art.article_id, {}))
-        row.update(
-            state=state,
-            reason=reason,
-            n_events=cited.get(art.article_id, 0),
-            n_rejected=rejected.get(art.article_id, 0),
-            run_id=run_id,
-        )
+        row.update(key=art.key, kind="article", first_seen=prev["first_seen"] if prev else now, run_id=run_id)
+        rej = rejected.get(art.article_id, [])
+        if art.article_id in extraction.duplicates:
+            reason = (
+                f"duplicate: same text as {extraction.duplicates[art.article_id]}, already in the dataset"
+            )
+            row.update(state="quarantined", reason=reason, mentions="[]", extraction_key=None)
+            rej = [
+                {
+                    "kind": "article",
+                    "article_id": art.article_id,
+                    "source": art.source,
+                    "reason": "duplicate",
+                    "detail": reason.split(": ", 1)[1],
+                }
+            ]
+        elif art.article_id in extraction.failed:
+            kept = store.decode(prev, "mentions") if prev and prev["article_id"] == art.article_id else []
+            carried += len(kept)
+            reason = extraction.failed[art.article_id] + (
+                f" (its {len(kept)} earlier event(s) kept)" if kept else ""
+            )
+            row.update(state="failed", reason=reason, mentions=store.encode(kept), extraction_key=None)
+        else:
+            found = mentions.get(art.article_id, [])
+            row.update(
+                state="extracted" if found else "no_events",
+                reason=None,
+                mentions=store.encode(found),
+                extraction_key=extraction.keys.get(art.article_id),
+            )
+        row["rejected"] = store.encode(rej)
         rows.append(row)
     for rej in ingested.rejected:
+        prev = stored.get(rej.source)
         rows.append(
             {
+                "key": rej.source,
+                "kind": "article",
                 "article_id": f"rejected:{rej.source}",
                 "source": rej.source,
                 "state": "quarantined",
                 "reason": f"{rej.reason}: {rej.detail}" if rej.detail else rej.reason,
-                "n_events": 0,
-                "n_rejected": 0,
+                "first_seen": prev["first_seen"] if prev else now,
+                "mentions": "[]",
+                "rejected": store.encode([_rejected_row(rej)]),
                 "run_id": run_id,
             }
         )
-    return rows
+    for prob in ingested.problems:
+        rows.append(
+            {
+                "key": prob.source,
+                "kind": "problem",
+                "article_id": f"problem:{prob.source}",
+                "source": prob.source,
+                "state": "quarantined",
+                "reason": prob.reason,
+                "first_seen": now,
+                "mentions": "[]",
+                "rejected": store.encode([_rejected_row(prob)]),
+                "run_id": run_id,
+            }
+        )
+    return rows, carried
 
 
-def quarantine_rows(
-    ingested: Ingested, extraction: Extraction, validated: Validated, run_id: str
-) -> list[dict]:
-    rows = [
-        {
-            "kind": "article",
-            "article_id": None,
-            "source": rej.source,
-            "reason": rej.reason,
-            "detail": rej.detail,
-            "run_id": run_id,
-        }
-        for rej in [*ingested.rejected, *ingested.problems]
-    ]
-    rows += [{**q, "run_id": run_id} for q in [*extraction.rejected, *validated.quarantine]]
-    return rows
+def version_tables(rows: list[dict], run_id: str) -> tuple[list[dict], list[dict], list[dict]]:
+    """The published events, articles and quarantine of everything the store holds."""
+    mentions: list[dict] = []
+    provenance: dict[tuple, tuple[str, str]] = {}
+    for row in rows:
+        for m in store.decode(row, "mentions"):
+            first = (row["first_seen"] or "", event_id(m))
+            for t in _quote_keys(m):
+                provenance[t] = min(provenance.get(t, first), first)
+            mentions.append(m)
+    events = event_rows(mentions, run_id, provenance)
+    cited: Counter = Counter()
+    for ev in events:
+        cited.update({x["article_id"] for x in ev["evidence"]})
+    articles, quarantine = [], []
+    for row in rows:
+        rejected = store.decode(row, "rejected")
+        quarantine += [{**q, "run_id": run_id} for q in rejected]
+        if row["kind"] != "article":
+            continue
+        art = {k: v for k, v in row.items() if k not in store.EXTRA_COLUMNS}
+        n = cited.get(row["article_id"], 0)
+        if art["state"] in ("extracted", "no_events"):
+            art["state"] = "extracted" if n else "no_events"
+        art.update(
+            n_events=n, n_rejected=0 if art["state"] == "quarantined" else len(rejected), run_id=run_id
+        )
+        articles.append(art)
+    articles.sort(key=lambda a: a["source"])
+    return events, articles, quarantine
 
 
 def _table(rows: list[dict], name: str) -> pa.Table:
@@ -206,49 +296,6 @@ def _write(table: pa.Table, folder: Path, partition_by_year: bool, run_id: str) 
         pq.write_table(table, folder / f"part-{run_id}-0.parquet", compression="zstd")
 
 
-# Columns of a published event row that publication computes again from the mention fields.
-_DERIVED = (
-    "event_id",
-    "source_count",
-    "schema_version",
-    "run_id",
-    "year",
-    "actor1",
-    "actor2",
-    "assoc_actor_1",
-    "assoc_actor_2",
-    "inter1",
-    "inter2",
-)
-
-
-def carried_events(output: Path, ingested: Ingested, extraction: Extraction) -> list[dict]:
-    """The current version's events for articles whose extraction failed now, as mentions to merge again.
-
-    Only the evidence of the failed articles is kept, and only where it is still verbatim in their
-    text; the other sources of a merged event were extracted again in this run.
-    """
-    failed = {a.article_id: a.text for a in ingested.articles if a.article_id in extraction.failed}
-    cur = outdir.current_run(output)
-    if not failed or not cur:
-        return []
-    from pipelines.checks import read_table
-
-    table = read_table(output / "runs" / cur, "events")
-    out = []
-    for row in table.to_pylist():
-        evidence = [
-            x
-            for x in row["evidence"] or []
-            if x["article_id"] in failed and failed[x["article_id"]][x["start"] : x["end"]] == x["quote"]
-        ]
-        if evidence:
-            ev = {k: v for k, v in row.items() if k not in _DERIVED}
-            ev["evidence"] = evidence
-            out.append(ev)
-    return out
-
-
 def _point(output: Path, run_id: str) -> None:
     """Switch ``current`` to the new run in one atomic rename; the table paths are links through it."""
     link = output / f".current-{run_id}"
@@ -271,15 +318,12 @@ def publish(
     events: list[dict] | None = None,
     lock_wait: float = 0.0,
 ) -> Published:
-    """Write one version of the dataset and make it the current one.
+    """Add this run's inputs to the output's store and publish a version of everything it holds.
 
-    ``events``: the normalised events (default: the validated ones as they are). Each run is
-    written under ``runs/<run_id>/`` and becomes visible at once when ``current`` is switched to
-    it; ``events``, ``articles``, ``quarantine`` and ``_manifest.json`` are links through
-    ``current``, so readers never see a mix of two runs. The output's lock is held throughout
-    (waiting up to ``lock_wait`` seconds for another run). Raises PublishRefused when nothing was
-    read or every article failed: the current version stays. The last ``EVENTBUILDER_KEEP_RUNS``
-    versions (default 5) are kept.
+    ``events``: the normalised mentions (default: the validated ones as they are). The output's lock
+    is held throughout (waiting up to ``lock_wait`` seconds for another run). Raises PublishRefused
+    when nothing was read or every article failed: the store and the current version stay as they are.
+    ``ingested.full_refresh``: the store becomes exactly this run's inputs.
     """
     why = refusal(ingested, extraction)
     if why:
@@ -292,35 +336,89 @@ def publish(
         outdir.init(output)
         outdir.clean_up(output, scratch=False)
         outdir.check_run_id_free(output, run_id)
+        stored = {r["key"]: r for r in store.load(output)}
         mentions = validated.events if events is None else events
-        carried = carried_events(output, ingested, extraction)
-        events = event_rows([*mentions, *carried], run_id)
-        articles = article_rows(ingested, extraction, validated, events, run_id)
-        quarantine = quarantine_rows(ingested, extraction, validated, run_id)
-        (output / "runs").mkdir(exist_ok=True)
-        staging = output / "runs" / f".staging-{run_id}"
-        staging.mkdir()
-        result = Published(output, run_id, events, articles, quarantine, len(carried), list(ingested.ignored))
-        try:
-            _write(_table(events, "event"), staging / "events", True, run_id)
-            _write(_table(articles, "article"), staging / "articles", False, run_id)
-            _write(_table(quarantine, "quarantine"), staging / "quarantine", False, run_id)
-            manifest = {
-                "run_id": run_id,
-                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "schema_version": schema_version(),
-                "extractor": extraction.extractor,
-                "counts": result.counts(),
-                "rows": {"events": len(events), "articles": len(articles), "quarantine": len(quarantine)},
-                "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
-            }
-            (staging / "_manifest.json").write_text(
-                json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
-            )
-            os.replace(staging, output / "runs" / run_id)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        _point(output, run_id)
-        outdir.record_published(output, run_id)
-        outdir.clean_up(output, scratch=False)
+        rows, carried = run_rows(ingested, extraction, validated, mentions, run_id, stored)
+        store.write(output, rows, replace_all=ingested.full_refresh)
+        if ingested.full_refresh:
+            stored = {}
+        stored.update({r["key"]: r for r in rows})
+        run = {
+            "read": len(ingested.articles) + len(ingested.rejected),
+            "extracted": len(ingested.articles) - len(extraction.reused) - len(extraction.failed),
+            "unchanged": len(extraction.reused),
+            "failed": len(extraction.failed),
+        }
+        return write_version(
+            output, run_id, list(stored.values()), extraction.extractor, carried, list(ingested.ignored), run
+        )
+
+
+def write_version(
+    output: Path,
+    run_id: str,
+    rows: list[dict],
+    extractor: str,
+    carried: int = 0,
+    ignored: list[str] | None = None,
+    run: dict | None = None,
+) -> Published:
+    """Write the tables of the store's ``rows`` as version ``run_id`` and make it current (lock held)."""
+    events, articles, quarantine = version_tables(rows, run_id)
+    (output / "runs").mkdir(exist_ok=True)
+    staging = output / "runs" / f".staging-{run_id}"
+    staging.mkdir()
+    result = Published(output, run_id, events, articles, quarantine, carried, ignored or [], run or {})
+    try:
+        _write(_table(events, "event"), staging / "events", True, run_id)
+        _write(_table(articles, "article"), staging / "articles", False, run_id)
+        _write(_table(quarantine, "quarantine"), staging / "quarantine", False, run_id)
+        manifest = {
+            "run_id": run_id,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "schema_version": schema_version(),
+            "extractor": extractor,
+            "counts": result.counts(),
+            "rows": {"events": len(events), "articles": len(articles), "quarantine": len(quarantine)},
+            "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
+        }
+        (staging / "_manifest.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        os.replace(staging, output / "runs" / run_id)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _point(output, run_id)
+    outdir.record_published(output, run_id)
+    outdir.clean_up(output, scratch=False)
     return result
+
+
+def remove(
+    output: Path, targets: list[str], run_id: str | None = None, lock_wait: float = 0.0
+) -> tuple[list[str], Published | None]:
+    """Take articles out of the dataset by article id or path (a file, a folder, a JSONL file's
+    records) and publish a version without them.
+
+    Returns the removed keys and the new version (None: nothing matched, nothing published).
+    """
+    run_id = run_id or new_run_id()
+    output = Path(output)
+    paths = [str(Path(t).resolve()) for t in targets]
+    with outdir.locked(output, lock_wait, run_id):
+        outdir.check_output(output)
+        outdir.clean_up(output, scratch=False)
+        rows = store.load(output)
+        keys = [
+            r["key"]
+            for r in rows
+            if r["article_id"] in targets
+            or r["key"] in targets
+            or any(r["source"] == p or r["source"].startswith((p + ":", p + os.sep)) for p in paths)
+        ]
+        if not keys:
+            return [], None
+        store.delete(output, keys)
+        gone = set(keys)
+        kept = [r for r in rows if r["key"] not in gone]
+        return keys, write_version(output, run_id, kept, "remove")

@@ -363,7 +363,8 @@ def test_build_with_the_llm_extractor_publishes_and_accounts_for_every_article(t
     # b.txt is too short to be worth a call; the re-run calls the model only for the article that failed
     assert arts.loc[str(inp / "b.txt"), "llm_calls"] == 0
     assert calls == 4 and len(script.calls) - calls == 3
-    assert again.published.counts()["llm"]["cached_calls"] == 1
+    # a.txt and b.txt are unchanged since the first run: not extracted again (not even from the cache)
+    assert again.published.run == {"read": 4, "extracted": 0, "unchanged": 2, "failed": 1}
 
 
 def test_eval_with_the_llm_extractor_scores_a_model_that_answers_the_gold_perfectly(tmp_path):

@@ -143,7 +143,12 @@ def test_a_dead_endpoint_publishes_nothing_and_keeps_the_good_version(tmp_path):
     good = manifest(out)
     assert sum(good["counts"]["events"].values()) > 10
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    env = {**os.environ, "OPENAI_API_KEY": "sk-test", "EVENTBUILDER_TIMEOUT": "2"}
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": "sk-test",
+        "EVENTBUILDER_TIMEOUT": "2",
+        "EVENTBUILDER_RETRIES": "1",
+    }
     r = run_cli("build", "--output", out, "--extractor", "llm", "--model", MODEL, "--api-base", dead, env=env)
     assert r.returncode == 1
     line = one_line_error(r)
@@ -182,9 +187,15 @@ def test_an_article_that_fails_now_keeps_its_earlier_events(tmp_path):
     ids = sorted(e["event_id"] for e in first.published.events)
     assert len(ids) == 2
     bad = Script({"Egypt urges": [{"content": answer(CEASEFIRE)}], "Qatar urges": [{"status": 400}]})
+    # Another model: both articles are extracted again (an unchanged article is not), and b.txt fails.
     with LLMServer(bad) as srv:
         second = build(
-            [inp], out, extractor="llm", model=MODEL, api_base=srv.api_base, cache_dir=str(tmp_path / "c2")
+            [inp],
+            out,
+            extractor="llm",
+            model="openai/other-model",
+            api_base=srv.api_base,
+            cache_dir=str(tmp_path / "c2"),
         )
     assert second.published is not None and second.published.carried == 1
     assert sorted(pd.read_parquet(out / "events")["event_id"]) == ids

@@ -23,12 +23,19 @@ class Extractor(Protocol):
     """Extracts candidate events from one article; may also offer ``extract_many`` (concurrent)."""
 
     name: str
+    version: str  # changes whenever its answers for the same article may change
 
     def extract(self, article: Article) -> list[dict]: ...
 
 
 class RulesExtractor:
     name = "rules"
+
+    @property
+    def version(self) -> str:
+        from pipelines.store import rules_version
+
+        return rules_version()
 
     def extract(self, article: Article) -> list[dict]:
         from pipelines.extract import rules
@@ -86,6 +93,9 @@ class Extraction:
     failed: dict[str, str] = field(default_factory=dict)  # article_id -> reason
     rejected: list[dict] = field(default_factory=list)  # quarantine rows (answers that stayed invalid)
     usage: dict[str, dict] = field(default_factory=dict)  # article_id -> model, tokens, cost, calls...
+    keys: dict[str, str] = field(default_factory=dict)  # article_id -> extraction key (see store.py)
+    reused: set[str] = field(default_factory=set)  # article ids unchanged since stored: not extracted again
+    duplicates: dict[str, str] = field(default_factory=dict)  # article_id -> source already holding its text
 
 
 def extract_all(

@@ -78,6 +78,7 @@ class LLMConfig:
             "max_calls": num("MAX_CALLS", int),
             "max_tokens_budget": num("MAX_TOKENS", int),
             "timeout": num("TIMEOUT", float),
+            "retries": num("RETRIES", int),
             "prefilter": _env("PREFILTER").lower() in {"1", "true", "yes"} or None,
             "cache_dir": Path(_env("CACHE_DIR")) if _env("CACHE_DIR") else None,
             "response_format": _env("RESPONSE_FORMAT") or None,
@@ -473,6 +474,7 @@ class LLMExtractor:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
         self.name = f"llm:{config.model}"
+        self.version = f"llm:{config.model}:{prompt_version()}:{config.prefilter}"
 
     def extract(self, article: Article) -> list[dict]:
         result = self.extract_many([article])

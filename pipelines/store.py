@@ -1,0 +1,206 @@
+"""What an output folder has accumulated across runs: every article read, its state and its mentions.
+
+In: the output folder; per run, the rows of the inputs it read. Out: one Delta Lake table,
+``OUTPUT/store/``, one row per input key (a file path, a JSONL record's path and line, or a caller's
+``id``) holding the article's published columns, its ``extraction_key``, the run that first stored it,
+its normalised event mentions (JSON) and its quarantine rows (JSON). Each run upserts the keys it met
+in one commit (Delta's own atomic commit; a killed run leaves the previous table version), so the
+published tables are the union of everything the folder holds, and an unchanged article is never
+extracted twice.
+
+The ``extraction_key`` is a hash of the extractor's version (for the embedded extractor: its code, the
+lexicons, the actor, place and date data; for a model: the model name, prompt and schema versions) and
+of the article's text and metadata: a new lexicon, prompt or model, or a changed article, extracts again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+STORE = "store"
+EXTRA_COLUMNS = ("key", "kind", "extraction_key", "first_seen", "mentions", "rejected")
+
+
+@cache
+def store_schema():
+    import pyarrow as pa
+
+    from pipelines.schema import arrow_schema
+
+    base = arrow_schema("article")
+    extra = [
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),  # article, or problem (a bad manifest row)
+        pa.field("extraction_key", pa.string()),
+        pa.field("first_seen", pa.string()),
+        pa.field("mentions", pa.string()),
+        pa.field("rejected", pa.string()),
+    ]
+    return pa.schema([*extra, *(f for f in base if f.name not in EXTRA_COLUMNS)])
+
+
+def path(output: Path) -> Path:
+    return Path(output) / STORE
+
+
+# --- versions ----------------------------------------------------------------------
+
+
+@cache
+def _files_digest(files: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.encode())
+        try:
+            h.update(Path(f).read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+    return h.hexdigest()[:16]
+
+
+def normalization_version() -> str:
+    """The code and data that turn an extractor's events into stored mentions."""
+    root = Path(__file__).resolve().parent
+    files = [
+        *sorted(str(p) for p in (root / "data").glob("*.yaml")),
+        *sorted(str(p) for p in (root / "normalize").glob("*.py")),
+    ]
+    files += [str(root / n) for n in ("validate.py", "textnorm.py", "segment.py", "merge.py")]
+    files += [f for f in os.environ.get("EVENTBUILDER_ACTORS", "").split(":") if f]
+    from pipelines.schema import schema_version
+
+    return f"{schema_version()}:{_files_digest(tuple(files))}"
+
+
+def rules_version() -> str:
+    root = Path(__file__).resolve().parent
+    return f"rules:{_files_digest((str(root / 'extract' / 'rules.py'),))}"
+
+
+def extraction_key(extractor_version: str, article) -> str:
+    material = json.dumps([extractor_version, normalization_version(), article.to_dict()], sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
+
+
+# --- reading and writing ------------------------------------------------------------
+
+
+def exists(output: Path) -> bool:
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(str(path(output)))
+
+
+def _read(output: Path, columns: list[str] | None = None):
+    """The table's current version as Arrow, read through pyarrow from the files Delta lists.
+
+    Not DeltaTable.to_pyarrow_table(): its scanner's threads can outlive the interpreter and abort
+    the process at exit (SIGABRT, "terminate called without an active exception"), which would turn
+    a finished run into a failed exit status for a scheduler.
+    """
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+    files = DeltaTable(str(path(output))).file_uris()
+    schema = store_schema()
+    if not files:
+        return schema.empty_table().select(columns or schema.names)
+    return ds.dataset(files, schema=schema, format="parquet").to_table(columns=columns)
+
+
+def load(output: Path) -> list[dict]:
+    """Every stored row (empty when the folder has no store yet)."""
+    if not exists(output):
+        return []
+    return _read(output).to_pylist()
+
+
+def index(output: Path) -> dict[str, dict]:
+    """key -> the stored row's article_id, extraction_key, state and source (no texts)."""
+    if not exists(output):
+        return {}
+    cols = ["key", "kind", "article_id", "extraction_key", "state", "source"]
+    return {r["key"]: r for r in _read(output, cols).to_pylist()}
+
+
+def _table(rows: list[dict]):
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=store_schema())
+
+
+def write(output: Path, rows: list[dict], replace_all: bool = False) -> None:
+    """Upsert ``rows`` by key in one commit (``replace_all``: the table becomes exactly ``rows``)."""
+    from deltalake import DeltaTable, write_deltalake
+
+    table = _table(rows)
+    target = str(path(output))
+    if replace_all or not exists(output):
+        write_deltalake(target, table, mode="overwrite", schema_mode="overwrite")
+        return
+    if not rows:
+        return
+    (
+        DeltaTable(target)
+        .merge(table, predicate="t.key = s.key", source_alias="s", target_alias="t")
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )
+
+
+def delete(output: Path, keys: list[str]) -> int:
+    """Remove the rows of these keys; returns how many were removed."""
+    if not keys or not exists(output):
+        return 0
+    from deltalake import DeltaTable
+
+    quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in keys)
+    metrics = DeltaTable(str(path(output))).delete(f"key IN ({quoted})")
+    return int(metrics.get("num_deleted_rows", 0))
+
+
+def decode(row: dict, field: str) -> list[dict]:
+    return json.loads(row.get(field) or "[]")
+
+
+def encode(items: list[dict]) -> str:
+    return json.dumps(items, ensure_ascii=False, sort_keys=True)
+
+
+def plan(articles: list, extractor_version: str, stored: dict[str, dict], full_refresh: bool = False):
+    """Which articles to extract: those new, changed, failed before, or extracted by another version.
+
+    Returns (to extract, extraction key per article id, ids reused unchanged, id -> the source that
+    already holds the same text under another key: a duplicate, not extracted).
+    """
+    keys = {a.article_id: extraction_key(extractor_version, a) for a in articles}
+    if full_refresh:
+        return list(articles), keys, set(), {}
+    met = {a.key for a in articles}
+    holders = {
+        r["article_id"]: r
+        for r in stored.values()
+        if r["kind"] == "article"
+        and r["state"] in ("extracted", "no_events", "failed")
+        and r["key"] not in met
+    }
+    todo, reused, duplicates = [], set(), {}
+    for a in articles:
+        prev = stored.get(a.key)
+        if (
+            prev
+            and prev["article_id"] == a.article_id
+            and prev["extraction_key"] == keys[a.article_id]
+            and prev["state"] in ("extracted", "no_events")
+        ):
+            reused.add(a.article_id)
+        elif a.article_id in holders:
+            duplicates[a.article_id] = holders[a.article_id]["source"]
+        else:
+            todo.append(a)
+    return todo, keys, reused, duplicates

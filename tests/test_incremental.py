@@ -1,0 +1,150 @@
+"""One accumulating dataset: builds add and update articles, never start over, never re-extract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.build import build
+from pipelines.extract import RulesExtractor
+
+from .conftest import SAMPLE, run_cli
+
+STORIES = sorted(p for p in SAMPLE.glob("*.txt"))
+
+
+def write_articles(folder: Path, start: int, n: int) -> list[Path]:
+    """``n`` distinct articles: the sample stories under numbered headlines."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(start, start + n):
+        story = STORIES[i % len(STORIES)]
+        p = folder / f"r{i:05}_{story.name}"
+        p.write_text(f"Report {i}\n\n{story.read_text(encoding='utf-8')}", encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many articles the embedded extractor is asked to read."""
+    calls: list[str] = []
+    real = RulesExtractor.extract
+
+    def extract(self, article):
+        calls.append(article.source)
+        return real(self, article)
+
+    monkeypatch.setattr(RulesExtractor, "extract", extract)
+    return calls
+
+
+def test_new_files_are_added_and_only_they_are_extracted(tmp_path, counted):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    write_articles(inp, 0, 3000)
+    first = build([inp], out, extractor="rules")
+    assert first.error is None, first.error
+    assert len(counted) == 3000
+    ids = set(pd.read_parquet(out / "events")["event_id"])
+    assert len(pd.read_parquet(out / "articles")) == 3000 and ids
+
+    counted.clear()
+    write_articles(inp, 3000, 20)
+    second = build([inp], out, extractor="rules")
+    assert len(counted) == 20 and second.published.run["unchanged"] == 3000
+    assert len(pd.read_parquet(out / "articles")) == 3020
+    assert ids <= set(pd.read_parquet(out / "events")["event_id"])
+
+    counted.clear()
+    write_articles(tmp_path / "other", 5000, 5)
+    build([tmp_path / "other"], out, extractor="rules")
+    assert len(counted) == 5
+    assert len(pd.read_parquet(out / "articles")) == 3025
+    assert ids <= set(pd.read_parquet(out / "events")["event_id"])
+
+
+def test_a_changed_file_replaces_its_old_events_and_full_refresh_publishes_exactly_its_inputs(
+    tmp_path, counted
+):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    inp.mkdir()
+    a = inp / "a.txt"
+    a.write_text(
+        "Egypt urges truce\n\nEgypt called for an immediate ceasefire in Gaza on Monday.\n", encoding="utf-8"
+    )
+    write_articles(inp, 0, 3)
+    build([inp], out, extractor="rules")
+    events = pd.read_parquet(out / "events")
+    old = [e for e in events.itertuples() if any("Egypt" in x["quote"] for x in e.evidence)]
+    assert len(old) == 1
+    a.write_text(
+        "Qatar urges truce\n\nQatar called for an immediate ceasefire in Sudan on Monday.\n", encoding="utf-8"
+    )
+    counted.clear()
+    build([inp], out, extractor="rules")
+    assert counted == [str(a.resolve())]
+    events = pd.read_parquet(out / "events")
+    quotes = [x["quote"] for ev in events["evidence"] for x in ev]
+    assert not any("Egypt called" in q for q in quotes) and any("Qatar called" in q for q in quotes)
+    arts = pd.read_parquet(out / "articles")
+    assert (arts["source"] == str(a.resolve())).sum() == 1 and len(arts) == 4
+
+    only = tmp_path / "only"
+    write_articles(only, 100, 2)
+    refreshed = build([only], out, extractor="rules", full_refresh=True)
+    assert refreshed.error is None
+    arts = pd.read_parquet(out / "articles")
+    assert sorted(Path(s).parent.name for s in arts["source"]) == ["only", "only"]
+
+
+def test_remove_takes_articles_out_by_id_or_path(tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    paths = write_articles(inp, 0, 6)
+    assert run_cli("build", inp, "--output", out).returncode == 0
+    arts = pd.read_parquet(out / "articles")
+    by_source = dict(zip(arts["source"], arts["article_id"], strict=True))
+    victim = by_source[str(paths[0].resolve())]
+    r = run_cli("remove", victim, str(paths[1]), "--output", out)
+    assert r.returncode == 0, r.stderr
+    assert "removed 2 input(s)" in r.stdout
+    arts = pd.read_parquet(out / "articles")
+    assert len(arts) == 4 and victim not in set(arts["article_id"])
+    cited = {x["article_id"] for ev in pd.read_parquet(out / "events")["evidence"] for x in ev}
+    assert victim not in cited
+    assert json.loads((out / "_manifest.json").read_text())["rows"]["articles"] == 4
+    r = run_cli("remove", "no-such-article", "--output", out)
+    assert r.returncode == 1 and "nothing matched" in r.stderr
+    # A removed file that is still in the folder comes back with the next build.
+    assert run_cli("build", inp, "--output", out).returncode == 0
+    assert len(pd.read_parquet(out / "articles")) == 6
+
+
+def test_a_new_lexicon_or_extractor_version_extracts_again(tmp_path, counted, monkeypatch):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    write_articles(inp, 0, 4)
+    build([inp], out, extractor="rules")
+    counted.clear()
+    build([inp], out, extractor="rules")
+    assert counted == []
+    monkeypatch.setattr(RulesExtractor, "version", property(lambda self: "rules:a-new-lexicon"))
+    build([inp], out, extractor="rules")
+    assert len(counted) == 4
+
+
+def test_an_event_keeps_its_id_when_a_new_source_joins_it(tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    inp.mkdir()
+    body = "Egypt called for an immediate ceasefire in Gaza on 3 March 2024.\n"
+    (inp / "a.txt").write_text(f"Egypt urges truce\n\n{body}", encoding="utf-8")
+    build([inp], out, extractor="rules")
+    (before,) = pd.read_parquet(out / "events")["event_id"]
+    (inp / "b.txt").write_text(f"Cairo calls for a truce\n\nOn Sunday, {body}", encoding="utf-8")
+    build([inp], out, extractor="rules")
+    events = pd.read_parquet(out / "events")
+    assert len(events) == 1 and events["source_count"].iloc[0] == 2
+    assert events["event_id"].iloc[0] == before
+    shutil.rmtree(out)
