@@ -1,9 +1,10 @@
 """When the pipeline runs by itself: a daily schedule and a sensor for new files.
 
 The schedule (``EVENTBUILDER_SCHEDULE``, cron, default 06:00 daily) and the sensor are off
-until switched on in the Dagster UI. The sensor watches ``EVENTBUILDER_INPUT`` (a folder) and
-requests a build of that folder when a supported file appears or changes; re-runs are
-idempotent and the LLM cache keeps them from paying twice for the same article.
+until switched on in the Dagster UI, and both skip with a reason while ``EVENTBUILDER_INPUT``
+is unset. The sensor watches ``EVENTBUILDER_INPUT`` (a folder) and requests a build of that
+folder when a supported file appears, changes or goes; each build adds to the dataset and
+extracts only new or changed articles, and the output's lock makes overlapping runs wait.
 """
 
 import os
@@ -37,14 +38,19 @@ def build_run_config(folder: Path | None) -> dict:
 
 
 def make_automation(job) -> tuple[list, list]:
-    schedule = dg.ScheduleDefinition(
+    @dg.schedule(
         name="daily_build",
         job=job,
         cron_schedule=os.environ.get("EVENTBUILDER_SCHEDULE", "0 6 * * *"),
-        run_config=build_run_config(input_folder()),
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Rebuild the dataset from EVENTBUILDER_INPUT (or the sample) on a schedule.",
+        description="Add the files of EVENTBUILDER_INPUT to the dataset on a schedule.",
     )
+    def daily_build(context: dg.ScheduleEvaluationContext):
+        folder = input_folder()
+        if folder is None or not folder.is_dir():
+            # Without this the schedule would rebuild the built-in sample every day.
+            return dg.SkipReason("set EVENTBUILDER_INPUT to the folder of articles to build on a schedule")
+        return dg.RunRequest(run_config=build_run_config(folder))
 
     @dg.sensor(
         name="new_articles",
@@ -63,4 +69,4 @@ def make_automation(job) -> tuple[list, list]:
         context.update_cursor(digest)
         return dg.RunRequest(run_key=f"files-{digest}", run_config=build_run_config(folder))
 
-    return [schedule], [new_articles]
+    return [daily_build], [new_articles]

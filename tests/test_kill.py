@@ -38,7 +38,9 @@ def test_sigkill_at_20_moments_never_tears_the_dataset_or_repeats_a_finished_cal
     in_publication = 0
     with LLMServer(script) as srv:
         base = [str(exe), "build", str(inp), "--output", str(out), "--extractor", "llm", "--model", MODEL]
-        base += ["--api-base", srv.api_base]
+        # --full-refresh: every run extracts all articles again (else the store would skip them all),
+        # so each killed run is in the middle of real model calls, then of writing the store and a version.
+        base += ["--api-base", srv.api_base, "--full-refresh"]
         ref = subprocess.Popen(
             [*base, "--cache-dir", str(tmp_path / "c-ref")], env=env, stderr=subprocess.PIPE
         )

@@ -273,3 +273,18 @@ def test_duplicates_and_empty_files_are_accounted_for_and_quotes_stay_grounded(t
     )
     assert arts.loc[str(inp / "empty.jsonl"), "state"] == "quarantined"
     assert arts["article_id"].is_unique
+
+
+def test_the_schedule_skips_with_a_reason_when_no_input_folder_is_set(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from pipelines.automation import make_automation
+    from pipelines.definitions import build_dataset
+
+    monkeypatch.delenv("EVENTBUILDER_INPUT", raising=False)
+    (schedule,), _ = make_automation(build_dataset)
+    skipped = schedule.evaluate_tick(dg.build_schedule_context())
+    assert not skipped.run_requests and "EVENTBUILDER_INPUT" in skipped.skip_message
+    monkeypatch.setenv("EVENTBUILDER_INPUT", str(tmp_path))
+    (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert request.run_config["ops"]["articles"]["config"]["paths"] == [str(tmp_path)]
