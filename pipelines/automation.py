@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.ingest import SUFFIXES
+from pipelines.ingest import MANIFEST, SUFFIXES
 
 
 def input_folder() -> Path | None:
@@ -28,7 +28,7 @@ def fingerprint(folder: Path) -> str:
     rows = sorted(
         f"{p}\t{p.stat().st_size}\t{p.stat().st_mtime_ns}"
         for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES
+        if p.is_file() and (p.suffix.lower() in SUFFIXES or p.name == MANIFEST)
     )
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16] if rows else ""
 

@@ -99,7 +99,7 @@ def build(
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             with contextlib.suppress(OSError):
-                scratch.parent.rmdir()  # .tmp, when no other run's scratch is in it
+                scratch.parent.rmdir()  # the scratch folder, when no other run's scratch is in it
 
 
 def _result(result) -> BuildResult:

@@ -276,7 +276,9 @@ def _summary(result, elapsed: float) -> None:
             highlight=False,
         )
     if pub.ignored:
-        console.print(f"ignored {len(pub.ignored)} hidden file(s) or folder(s) (names starting with '.')")
+        console.print(
+            f"ignored {len(pub.ignored)} path(s): hidden names (starting with '.') or the output folder"
+        )
     for name, ok in sorted(result.checks.items()):
         console.print(f"check {name}: {'passed' if ok else 'FAILED'}")
     out = pub.output.resolve()

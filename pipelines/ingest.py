@@ -38,8 +38,9 @@ _FILE_BYTES_PER_CHAR = 16
 
 def max_article_chars() -> int:
     """Longest article text read (EVENTBUILDER_MAX_ARTICLE_CHARS, default 1,000,000 characters)."""
-    raw = os.environ.get("EVENTBUILDER_MAX_ARTICLE_CHARS", "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_ARTICLE_CHARS
+    from pipelines.outdir import env_number
+
+    return max(1, int(env_number("EVENTBUILDER_MAX_ARTICLE_CHARS", DEFAULT_MAX_ARTICLE_CHARS)))
 
 
 @dataclass
@@ -346,8 +347,38 @@ class _MainText(HTMLParser):
         if skipped:
             self.skip -= 1
 
+    # Block elements that close an open <p>, as a browser does (<p hidden>x<div>shown</div>).
+    CLOSE_P = {
+        "div",
+        "section",
+        "article",
+        "main",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "table",
+        "blockquote",
+        "pre",
+        "form",
+        "header",
+        "footer",
+        "nav",
+        "aside",
+        "figure",
+        "hr",
+        "dl",
+        "p",
+    }
+
     def handle_starttag(self, tag, attrs):
         if tag in self.SELF_CLOSING_SIBLINGS and self.stack and self.stack[-1][0] == tag:
+            self._pop()
+        elif tag in self.CLOSE_P and self.stack and self.stack[-1][0] == "p":
             self._pop()
         if tag not in self.VOID:
             skipped = tag in self.SKIP or self.hidden(attrs)
@@ -632,6 +663,31 @@ def read_manifest(folder: Path) -> Manifest:
                     out.problems.append(
                         Rejected(f"{where}:{reader.line_num}", "bad_manifest", "row without a file name")
                     )
+                continue
+            where_row = f"{where}:{reader.line_num}"
+            if row.get(None):  # csv puts fields beyond the header under None
+                out.problems.append(
+                    Rejected(
+                        where_row, "bad_manifest", "more fields than the header: the extra ones are ignored"
+                    )
+                )
+            if "/" in name or "\\" in name:
+                out.problems.append(
+                    Rejected(
+                        where_row,
+                        "bad_manifest",
+                        f"names {name!r}: a manifest describes its own folder's files",
+                    )
+                )
+                continue
+            if name in out.rows:
+                out.problems.append(
+                    Rejected(
+                        where_row,
+                        "bad_manifest",
+                        f"names {name!r} again (line {out.lines[name]}): row ignored",
+                    )
+                )
                 continue
             out.rows[name] = {k: v for k, v in row.items() if k and k != "file"}
             out.lines[name] = reader.line_num

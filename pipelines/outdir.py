@@ -14,7 +14,7 @@ Layout of an output folder::
     current -> runs/<run_id>
     events, articles, quarantine, _manifest.json -> current/...
     .cache/llm/           answers of the model
-    .tmp/                 scratch space of a run in progress
+    .eventbuilder-tmp/    scratch space of a run in progress
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 
 MARKER = ".eventbuilder.json"
 LOCK = ".eventbuilder.lock"
+SCRATCH = ".eventbuilder-tmp"  # a name of the tool's own: a user's .tmp is never touched
 PUBLISHED = ("events", "articles", "quarantine", "_manifest.json")
 RESERVED = (*PUBLISHED, "current", "runs", "store")
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -53,8 +54,24 @@ def check_run_id(run_id: str) -> None:
         )
 
 
+def env_number(name: str, default: float, kind: type = int) -> float:
+    """A numeric setting from the environment; a value that is not a number is a one-line OutputError."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise OutputError(
+            f"{name}={raw[:40]!r} is not {'an integer' if kind is int else 'a number'}"
+        ) from None
+    if value < 0:
+        raise OutputError(f"{name}={raw[:40]!r} must not be negative")
+    return value
+
+
 def keep_runs() -> int:
-    return max(1, int(os.environ.get("EVENTBUILDER_KEEP_RUNS") or 5))
+    return max(1, int(env_number("EVENTBUILDER_KEEP_RUNS", 5)))
 
 
 # --- ownership ----------------------------------------------------------------------
@@ -82,6 +99,9 @@ def check_output(output: Path) -> None:
     so that publication never replaces a user's files (or the inputs themselves) with its links.
     """
     output = Path(output)
+    keep_runs()  # settings that are not numbers are refused now, not after the extraction
+    env_number("EVENTBUILDER_LOCK_WAIT", 600, float)
+    env_number("EVENTBUILDER_MAX_ARTICLE_CHARS", 1, int)
     if output.exists() and not output.is_dir():
         raise OutputError(f"--output {output}: is a file, not a folder")
     try:
@@ -108,7 +128,7 @@ def check_output(output: Path) -> None:
     except OSError as e:
         raise OutputError(f"--output {output}: cannot write there: {e.strerror or e}") from None
     free = shutil.disk_usage(output).free
-    need = int(os.environ.get("EVENTBUILDER_MIN_FREE_MB") or 20) * 1_000_000
+    need = env_number("EVENTBUILDER_MIN_FREE_MB", 20, float) * 1_000_000
     if free < need:
         raise OutputError(
             f"--output {output}: only {free / 1e6:.1f} MB free on its disk "
@@ -141,6 +161,10 @@ def locked(output: Path, wait: float = 0.0, run_id: str = "") -> Iterator[None]:
     first = not lock.is_locked
     try:
         lock.acquire()
+    except OSError as e:
+        raise OutputError(
+            f"--output {output}: cannot take its lock {output / LOCK}: {e.strerror or e}"
+        ) from None
     except Timeout:
         raise OutputBusy(
             f"--output {output}: another eventbuilder run is writing it ({_holder(output)}); "
@@ -231,15 +255,15 @@ def clean_up(output: Path, scratch: bool = True) -> list[str]:
     """
     output = Path(output)
     removed: list[str] = []
-    for link in output.glob(".current-*"):
+    for link in output.glob(".eventbuilder-current-*"):
         if link.is_symlink():
             link.unlink()
             removed.append(link.name)
     for tmp in output.glob(f"{MARKER}.*.tmp"):
         tmp.unlink(missing_ok=True)
-    if scratch and (output / ".tmp").is_dir():
-        shutil.rmtree(output / ".tmp", ignore_errors=True)
-        removed.append(".tmp")
+    if scratch and (output / SCRATCH).is_dir():
+        shutil.rmtree(output / SCRATCH, ignore_errors=True)
+        removed.append(SCRATCH)
     runs_dir = output / "runs"
     if not runs_dir.is_dir() or not owned(output):
         return removed
@@ -259,6 +283,6 @@ def scratch_dir(output: Path) -> Path:
     """A fresh folder for a run's temporary files, removed by the next clean-up if the run is killed."""
     import uuid
 
-    path = Path(output) / ".tmp" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    path = Path(output) / SCRATCH / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     path.mkdir(parents=True)
     return path

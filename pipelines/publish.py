@@ -140,6 +140,31 @@ def _rejected_row(rej, kind: str = "article") -> dict:
     }
 
 
+def _kept(prev: dict | None, reason: str, run_id: str) -> dict | None:
+    """The stored row of an article with events, kept whole (text, metadata, mentions) but marked
+    failed with ``reason``: a failure now never costs the events it had, and they stay grounded in the
+    text they were found in."""
+    if not prev or prev["kind"] != "article" or prev["state"] == "quarantined":
+        return None
+    n = len(store.decode(prev, "mentions"))
+    if not n:
+        return None
+    if prev["state"] == "failed":
+        reason = reason.split(" (its ")[0]
+    return {
+        **prev,
+        "state": "failed",
+        "reason": f"{reason} (its {n} earlier event(s) kept)",
+        "run_id": run_id,
+    }
+
+
+def _base_source(source: str) -> str:
+    """The file a source names (a JSONL record's or manifest row's ``path:line`` without the line)."""
+    head, _, tail = source.rpartition(":")
+    return head if head and tail.isdigit() else source
+
+
 def run_rows(
     ingested: Ingested,
     extraction: Extraction,
@@ -147,11 +172,14 @@ def run_rows(
     events: list[dict],
     run_id: str,
     stored: dict[str, dict],
-) -> tuple[list[dict], int]:
-    """Store rows for the inputs this run met (articles reused unchanged are not among them), and how
-    many earlier mentions were kept for articles whose extraction failed now.
+) -> tuple[list[dict], list[str], int]:
+    """Store rows for the inputs this run met, the stored keys to drop, and how many earlier mentions
+    were kept for articles that failed now.
 
-    ``events``: this run's normalised mentions; ``stored``: the store's rows by key.
+    Articles reused unchanged are not rewritten. A stored row is dropped when the file it came from
+    was read again and no longer yields it (a JSONL record or manifest row gone, a file whose key
+    moved between its path and an ``id``). ``events``: this run's normalised mentions; ``stored``:
+    the store's rows by key.
     """
     now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     mentions: dict[str, list[dict]] = {}
@@ -161,8 +189,10 @@ def run_rows(
     for q in [*extraction.rejected, *validated.quarantine]:
         rejected.setdefault(q.get("article_id"), []).append(q)
     rows, carried = [], 0
+    unchanged: set[str] = set()
     for art in ingested.articles:
         if art.article_id in extraction.reused:
+            unchanged.add(art.key)
             continue
         prev = stored.get(art.key)
         row = art.to_dict()
@@ -170,26 +200,35 @@ def run_rows(
         row.update(key=art.key, kind="article", first_seen=prev["first_seen"] if prev else now, run_id=run_id)
         rej = rejected.get(art.article_id, [])
         if art.article_id in extraction.duplicates:
-            reason = (
-                f"duplicate: same text as {extraction.duplicates[art.article_id]}, already in the dataset"
+            detail = f"same text as {extraction.duplicates[art.article_id]}, already in the dataset"
+            row.update(
+                article_id=f"duplicate:{art.source}",
+                state="quarantined",
+                reason=f"duplicate: {detail}",
+                mentions="[]",
+                extraction_key=None,
             )
-            row.update(state="quarantined", reason=reason, mentions="[]", extraction_key=None)
             rej = [
                 {
                     "kind": "article",
-                    "article_id": art.article_id,
+                    "article_id": None,
                     "source": art.source,
                     "reason": "duplicate",
-                    "detail": reason.split(": ", 1)[1],
+                    "detail": detail,
                 }
             ]
         elif art.article_id in extraction.failed:
-            kept = store.decode(prev, "mentions") if prev and prev["article_id"] == art.article_id else []
-            carried += len(kept)
-            reason = extraction.failed[art.article_id] + (
-                f" (its {len(kept)} earlier event(s) kept)" if kept else ""
-            )
-            row.update(state="failed", reason=reason, mentions=store.encode(kept), extraction_key=None)
+            kept = _kept(prev, extraction.failed[art.article_id], run_id)
+            if kept:
+                carried += len(store.decode(kept, "mentions"))
+                row = kept
+            else:
+                row.update(
+                    state="failed",
+                    reason=extraction.failed[art.article_id],
+                    mentions="[]",
+                    extraction_key=None,
+                )
         else:
             found = mentions.get(art.article_id, [])
             row.update(
@@ -202,6 +241,12 @@ def run_rows(
         rows.append(row)
     for rej in ingested.rejected:
         prev = stored.get(rej.source)
+        why = f"{rej.reason}: {rej.detail}" if rej.detail else rej.reason
+        kept = _kept(prev, f"now {why}", run_id)
+        if kept:  # a file truncated, unreadable or over the limit now keeps the events it had
+            carried += len(store.decode(kept, "mentions"))
+            rows.append({**kept, "rejected": store.encode([_rejected_row(rej)])})
+            continue
         rows.append(
             {
                 "key": rej.source,
@@ -209,7 +254,7 @@ def run_rows(
                 "article_id": f"rejected:{rej.source}",
                 "source": rej.source,
                 "state": "quarantined",
-                "reason": f"{rej.reason}: {rej.detail}" if rej.detail else rej.reason,
+                "reason": why,
                 "first_seen": prev["first_seen"] if prev else now,
                 "mentions": "[]",
                 "rejected": store.encode([_rejected_row(rej)]),
@@ -231,7 +276,10 @@ def run_rows(
                 "run_id": run_id,
             }
         )
-    return rows, carried
+    read = set(ingested.inputs) | {str(Path(f).parent / "manifest.csv") for f in ingested.inputs}
+    written = {r["key"] for r in rows} | unchanged
+    drop = [k for k, r in stored.items() if k not in written and _base_source(r["source"]) in read]
+    return rows, drop, carried
 
 
 def version_tables(rows: list[dict], run_id: str) -> tuple[list[dict], list[dict], list[dict]]:
@@ -298,7 +346,7 @@ def _write(table: pa.Table, folder: Path, partition_by_year: bool, run_id: str) 
 
 def _point(output: Path, run_id: str) -> None:
     """Switch ``current`` to the new run in one atomic rename; the table paths are links through it."""
-    link = output / f".current-{run_id}"
+    link = output / f".eventbuilder-current-{run_id}"
     if link.is_symlink() or link.exists():
         link.unlink()
     link.symlink_to(Path("runs") / run_id, target_is_directory=True)
@@ -338,14 +386,19 @@ def publish(
         outdir.check_run_id_free(output, run_id)
         stored = {r["key"]: r for r in store.load(output)}
         mentions = validated.events if events is None else events
-        rows, carried = run_rows(ingested, extraction, validated, mentions, run_id, stored)
-        store.write(output, rows, replace_all=ingested.full_refresh)
+        rows, drop, carried = run_rows(ingested, extraction, validated, mentions, run_id, stored)
+        store.write(output, rows, replace_all=ingested.full_refresh, drop=drop)
         if ingested.full_refresh:
             stored = {}
+        for key in drop:
+            stored.pop(key, None)
         stored.update({r["key"]: r for r in rows})
         run = {
             "read": len(ingested.articles) + len(ingested.rejected),
-            "extracted": len(ingested.articles) - len(extraction.reused) - len(extraction.failed),
+            "extracted": len(ingested.articles)
+            - len(extraction.reused)
+            - len(extraction.failed)
+            - len(extraction.duplicates),
             "unchanged": len(extraction.reused),
             "failed": len(extraction.failed),
         }

@@ -29,7 +29,9 @@ class OutputLocation(dg.ConfigurableResource):
     def wait(self) -> float:
         if self.lock_wait >= 0:
             return self.lock_wait
-        return float(os.environ.get("EVENTBUILDER_LOCK_WAIT") or 600)
+        from pipelines.outdir import env_number
+
+        return float(env_number("EVENTBUILDER_LOCK_WAIT", 600, float))
 
 
 class ExtractorSettings(dg.ConfigurableResource):

@@ -102,10 +102,13 @@ def _read(output: Path, columns: list[str] | None = None):
     the process at exit (SIGABRT, "terminate called without an active exception"), which would turn
     a finished run into a failed exit status for a scheduler.
     """
+    from urllib.parse import unquote
+
     import pyarrow.dataset as ds
     from deltalake import DeltaTable
 
-    files = DeltaTable(str(path(output))).file_uris()
+    # file_uris() percent-encodes (a space is %20); pyarrow wants the path itself.
+    files = [unquote(f.removeprefix("file://")) for f in DeltaTable(str(path(output))).file_uris()]
     schema = store_schema()
     if not files:
         return schema.empty_table().select(columns or schema.names)
@@ -133,24 +136,33 @@ def _table(rows: list[dict]):
     return pa.Table.from_pylist(rows, schema=store_schema())
 
 
-def write(output: Path, rows: list[dict], replace_all: bool = False) -> None:
-    """Upsert ``rows`` by key in one commit (``replace_all``: the table becomes exactly ``rows``)."""
+def write(output: Path, rows: list[dict], replace_all: bool = False, drop: list[str] = ()) -> None:
+    """Upsert ``rows`` and delete the ``drop`` keys by key, in one commit (``replace_all``: the table
+    becomes exactly ``rows``). Then remove the files no version needs (the lock is held: no reader)."""
     from deltalake import DeltaTable, write_deltalake
 
-    table = _table(rows)
     target = str(path(output))
     if replace_all or not exists(output):
-        write_deltalake(target, table, mode="overwrite", schema_mode="overwrite")
-        return
-    if not rows:
-        return
-    (
-        DeltaTable(target)
-        .merge(table, predicate="t.key = s.key", source_alias="s", target_alias="t")
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute()
-    )
+        write_deltalake(target, _table(rows), mode="overwrite", schema_mode="overwrite")
+    elif rows or drop:
+        # Deletions travel in the same merge as rows of kind "drop", so the change is one commit.
+        tombstones = [
+            {"key": k, "kind": "drop", "article_id": "", "source": "", "state": "quarantined"} for k in drop
+        ]
+        (
+            DeltaTable(target)
+            .merge(
+                _table([*rows, *tombstones]), predicate="t.key = s.key", source_alias="s", target_alias="t"
+            )
+            .when_matched_delete(predicate="s.kind = 'drop'")
+            .when_matched_update_all(predicate="s.kind <> 'drop'")
+            .when_not_matched_insert_all(predicate="s.kind <> 'drop'")
+            .execute()
+        )
+    table = DeltaTable(target)
+    if len(table.file_uris()) > 32:
+        table.optimize.compact()
+    table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
 
 
 def delete(output: Path, keys: list[str]) -> int:

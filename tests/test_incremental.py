@@ -148,3 +148,102 @@ def test_an_event_keeps_its_id_when_a_new_source_joins_it(tmp_path):
     assert len(events) == 1 and events["source_count"].iloc[0] == 2
     assert events["event_id"].iloc[0] == before
     shutil.rmtree(out)
+
+
+# --- what a second build must not do to the first one's data (found in review) --------------------
+
+
+def events_of(out: Path) -> list[str]:
+    return sorted(pd.read_parquet(out / "events")["event_id"])
+
+
+def test_a_copy_of_a_stored_article_does_not_wipe_its_events(tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    (a,) = write_articles(inp, 0, 1)
+    build([inp], out, extractor="rules")
+    before = events_of(out)
+    assert before
+    shutil.copy(a, inp / "0.txt")  # sorts first: within the run, a.txt is now the copy
+    result = build([inp], out, extractor="rules")
+    assert result.error is None and all(result.checks.values())
+    assert events_of(out) == before
+    arts = pd.read_parquet(out / "articles")
+    assert arts["article_id"].is_unique
+    assert (arts["n_events"] > 0).sum() == 1
+
+
+def test_a_truncated_file_keeps_its_events_and_a_fixed_manifest_drops_its_old_problem(tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    (a, b) = write_articles(inp, 0, 2)
+    (inp / "manifest.csv").write_text(f"file,published\n{a.name},2024-01-02\nmissing.txt,2024-01-02\n")
+    build([inp], out, extractor="rules")
+    before = events_of(out)
+    assert "bad_manifest" in set(pd.read_parquet(out / "quarantine")["reason"])
+    a.write_text("", encoding="utf-8")  # truncated mid-copy
+    (inp / "manifest.csv").write_text(f"file,published\n{a.name},2024-01-02\n")
+    result = build([inp], out, extractor="rules")
+    assert result.error is None and all(result.checks.values())
+    assert events_of(out) == before
+    row = pd.read_parquet(out / "articles").set_index("source").loc[str(a.resolve())]
+    assert (
+        row["state"] == "failed" and "now empty" in row["reason"] and "earlier event(s) kept" in row["reason"]
+    )
+    assert "bad_manifest" not in set(pd.read_parquet(out / "quarantine")["reason"])
+
+
+def test_giving_a_file_an_id_does_not_duplicate_it(tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    (a,) = write_articles(inp, 0, 1)
+    build([inp], out, extractor="rules")
+    n = len(events_of(out))
+    (inp / "manifest.csv").write_text(f"file,id\n{a.name},story-1\n")
+    result = build([inp], out, extractor="rules")
+    assert all(result.checks.values()), result.checks
+    arts = pd.read_parquet(out / "articles")
+    assert list(arts["article_id"]) == ["story-1"] and len(events_of(out)) == n
+
+
+def test_a_failed_record_whose_text_changed_keeps_its_old_text_and_events(tmp_path, monkeypatch):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    inp.mkdir()
+    story = STORIES[0].read_text(encoding="utf-8")
+    feed = inp / "feed.jsonl"
+    other = json.dumps({"id": "B", "text": STORIES[1].read_text(encoding="utf-8")})
+    feed.write_text(json.dumps({"id": "A", "text": story}) + "\n" + other + "\n", encoding="utf-8")
+    build([inp], out, extractor="rules")
+    before = events_of(out)
+    feed.write_text(
+        json.dumps({"id": "A", "text": "Breaking\n\n" + story}) + "\n" + other + "\n", encoding="utf-8"
+    )
+
+    real = RulesExtractor.extract
+
+    def broken(self, article):
+        if article.text.startswith("Breaking"):
+            raise RuntimeError("model down")
+        return real(self, article)
+
+    monkeypatch.setattr(RulesExtractor, "extract", broken)
+    result = build([inp], out, extractor="rules")
+    assert result.checks["quotes_grounded"] and events_of(out) == before
+    row = pd.read_parquet(out / "articles").set_index("article_id").loc["A"]
+    assert (
+        row["state"] == "failed" and row["text"] == story.strip() and "earlier event(s) kept" in row["reason"]
+    )
+
+
+def test_an_output_path_with_a_space_builds_again(tmp_path):
+    out = tmp_path / "my data"
+    write_articles(tmp_path / "in", 0, 2)
+    for _ in range(2):
+        result = build([tmp_path / "in"], out, extractor="rules")
+        assert result.error is None, result.error
+
+
+def test_the_store_keeps_no_files_of_old_versions(tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "o"
+    (a, _b) = write_articles(inp, 0, 2)
+    for i in range(6):
+        a.write_text(f"Report {i}\n\n{STORIES[i].read_text(encoding='utf-8')}", encoding="utf-8")
+        build([inp], out, extractor="rules")
+    assert len(list((out / "store").glob("*.parquet"))) <= 2

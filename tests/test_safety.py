@@ -310,7 +310,7 @@ def test_every_path_under_an_input_root_is_accounted_for(tmp_path):
     r = run_cli("build", inp, "--output", out, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "check articles_accounted_for: passed" in r.stdout
-    assert "ignored 1 hidden" in r.stdout
+    assert "ignored 1 path(s)" in r.stdout
     arts = pd.read_parquet(out / "articles")
     by_name = {
         Path(s).name: (st, rs.split(":")[0] if isinstance(rs, str) else "")
@@ -566,12 +566,14 @@ def test_leftovers_of_killed_runs_are_cleaned_and_not_counted_as_versions(tmp_pa
     # What a kill at different moments leaves: a staging folder, a half-made link, a finished but
     # unpublished version, scratch space.
     (out / "runs" / ".staging-killed").mkdir()
-    (out / ".current-killed").symlink_to("runs/killed")
+    (out / ".eventbuilder-current-killed").symlink_to("runs/killed")
     shutil.copytree(out / "runs" / ids[-1], out / "runs" / "zz-finished-unpublished")
-    (out / ".tmp" / "123-abc").mkdir(parents=True)
+    (out / ".eventbuilder-tmp" / "123-abc").mkdir(parents=True)
     third = build([SAMPLE], out, extractor="rules").published.run_id
     assert sorted(p.name for p in (out / "runs").iterdir()) == sorted([ids[-1], third])
-    assert not os.path.lexists(out / ".current-killed") and not (out / ".tmp").exists()
+    assert (
+        not os.path.lexists(out / ".eventbuilder-current-killed") and not (out / ".eventbuilder-tmp").exists()
+    )
     assert json.loads((out / ".eventbuilder.json").read_text())["published"] == [ids[-1], third]
 
 
@@ -629,3 +631,48 @@ def test_help_version_and_argument_checks():
     assert r.returncode == 2 and "--dataset /nope: no published dataset there" in one_line_error(r)
     r = run_cli("eval", "--gold", SAMPLE.parent / "gold", SAMPLE, "--fail-under", "1.5")
     assert r.returncode == 2 and "Invalid value for '--fail-under'" in r.stderr
+
+
+def test_a_users_tmp_folder_in_the_output_is_left_alone(tmp_path):
+    out = tmp_path / "o"
+    (out / ".tmp").mkdir(parents=True)
+    (out / ".tmp" / "notes.txt").write_text("precious", encoding="utf-8")
+    assert run_cli("build", "--output", out).returncode == 0
+    assert (out / ".tmp" / "notes.txt").read_text(encoding="utf-8") == "precious"
+
+
+@pytest.mark.parametrize(
+    "var",
+    [
+        "EVENTBUILDER_KEEP_RUNS",
+        "EVENTBUILDER_MIN_FREE_MB",
+        "EVENTBUILDER_LOCK_WAIT",
+        "EVENTBUILDER_MAX_ARTICLE_CHARS",
+    ],
+)
+def test_a_setting_that_is_not_a_number_is_one_line(tmp_path, var):
+    r = run_cli("build", "--output", tmp_path / "o", env={**os.environ, var: "all"})
+    assert r.returncode == 2 and var in one_line_error(r)
+
+
+def test_a_browser_closes_a_hidden_paragraph_at_the_next_block():
+    from pipelines.ingest import html_to_text
+
+    _, text = html_to_text("<body><p hidden>secret<div>Visible text.</div><p>More.</p></body>")
+    assert "secret" not in text and "Visible text." in text and "More." in text
+
+
+def test_manifest_rows_repeated_nested_or_too_long_are_reported(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "a.txt").write_text("A\n\nText.", encoding="utf-8")
+    (inp / "manifest.csv").write_text(
+        "file,published\na.txt,2021-01-01\na.txt,2022-02-02\nsub/a.txt,2021-01-01\na.txt,2021-01-01,extra\n",
+        encoding="utf-8",
+    )
+    result = ingest([inp])
+    assert result.articles[0].published == "2021-01-01"
+    details = sorted(r.detail for r in result.problems)
+    assert any("again (line 2)" in d for d in details)
+    assert any("'sub/a.txt'" in d for d in details)
+    assert any("more fields than the header" in d for d in details)
