@@ -161,14 +161,14 @@ def locked(output: Path, wait: float = 0.0, run_id: str = "") -> Iterator[None]:
     first = not lock.is_locked
     try:
         lock.acquire()
-    except OSError as e:
-        raise OutputError(
-            f"--output {output}: cannot take its lock {output / LOCK}: {e.strerror or e}"
-        ) from None
     except Timeout:
         raise OutputBusy(
             f"--output {output}: another eventbuilder run is writing it ({_holder(output)}); "
             "try again later or pass --wait SECONDS"
+        ) from None
+    except OSError as e:  # after Timeout, which is an OSError too
+        raise OutputError(
+            f"--output {output}: cannot take its lock {output / LOCK}: {e.strerror or e}"
         ) from None
     try:
         if first:

@@ -17,7 +17,7 @@ from pathlib import Path
 from .llm_server import LLMServer, Script
 from .test_safety import CEASEFIRE, MODEL, answer, complete
 
-N_ARTICLES = 96
+N_ARTICLES = 64
 KILLS = 20
 
 
