@@ -6,6 +6,7 @@ Heavy modules (Dagster, pandas, litellm) are imported inside the commands, so
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -120,6 +121,21 @@ def _err(msg: str) -> None:
     print(f"eventbuilder: {msg}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _output_errors():
+    """An unusable --output is exit 2, one held by another run exit 75: one line each."""
+    from pipelines import outdir
+
+    try:
+        yield
+    except outdir.OutputBusy as e:
+        _err(str(e))
+        raise typer.Exit(75) from None
+    except outdir.OutputError as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def build(
     paths: PathsArg = None,
@@ -197,7 +213,7 @@ def build(
     from pipelines.build import build as run_build
 
     t0 = time.perf_counter()
-    try:
+    with _output_errors():
         result = run_build(
             list(paths or []),
             output,
@@ -213,12 +229,6 @@ def build(
             prefilter=prefilter,
             cache_dir=str(cache_dir) if cache_dir else "",
         )
-    except outdir.OutputBusy as e:
-        _err(str(e))
-        raise typer.Exit(75) from None
-    except outdir.OutputError as e:
-        _err(str(e))
-        raise typer.Exit(2) from None
     elapsed = time.perf_counter() - t0
     if result.published is None:
         if debug and result.traceback:
@@ -299,20 +309,14 @@ def remove(
     ] = 0,
 ) -> None:
     """Take articles out of the dataset (their events, quarantine rows, state) and publish a new version."""
-    from pipelines import outdir, store
+    from pipelines import store
     from pipelines.publish import remove as remove_articles
 
     if not store.exists(output):
         _err(f"--output {output}: no dataset there")
         raise typer.Exit(2)
-    try:
+    with _output_errors():
         keys, published = remove_articles(output, targets, lock_wait=wait)
-    except outdir.OutputBusy as e:
-        _err(str(e))
-        raise typer.Exit(75) from None
-    except outdir.OutputError as e:
-        _err(str(e))
-        raise typer.Exit(2) from None
     if published is None:
         _err(f"nothing matched {', '.join(targets)} in {output}: nothing was removed")
         raise typer.Exit(1)

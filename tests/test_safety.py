@@ -22,21 +22,10 @@ from pipelines.ingest import ingest
 
 from .conftest import ROOT, SAMPLE, run_cli
 from .llm_server import LLMServer, Script
+from .test_llm import answer
 
 MODEL = "openai/test-model"
 CEASEFIRE = "Egypt called for an immediate ceasefire in Gaza on Monday."
-
-
-def answer(quote: str) -> str:
-    ev = {
-        "event_type": "ceasefire_call",
-        "status": "called",
-        "actors": [{"role": "caller", "name": "Egypt"}],
-        "date": None,
-        "date_precision": "unknown",
-        "evidence": [{"quote": quote}],
-    }
-    return json.dumps({"events": [ev]})
 
 
 def copy_sample(dest: Path) -> Path:
