@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from pipelines.ingest import Ingested
+from pipelines.ingest import Ingested, source_file
 
 
 def read_table(output: Path, name: str):
@@ -37,6 +37,6 @@ def unaccounted_inputs(output: Path, ingested: Ingested) -> list[str]:
     for src in sources:
         counts[src] = counts.get(src, 0) + 1
     problems = [f"{s}: {n} rows" for s, n in counts.items() if n != 1]
-    files_with_rows = {s.rsplit(":", 1)[0] if s.rsplit(":", 1)[-1].isdigit() else s for s in counts}
+    files_with_rows = {source_file(s) for s in counts}
     problems += [f"{f}: no row" for f in ingested.inputs if f not in files_with_rows]
     return problems

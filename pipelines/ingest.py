@@ -456,6 +456,12 @@ def article_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def source_file(source: str) -> str:
+    """The file a source names: a JSONL record's or manifest row's ``path:line`` without the line."""
+    head, _, tail = source.rpartition(":")
+    return head if head and tail.isdigit() else source
+
+
 def _first_line(text: str) -> str | None:
     for ln in text.split("\n"):
         if ln.strip():

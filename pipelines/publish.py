@@ -26,7 +26,7 @@ import pyarrow.dataset as ds
 
 from pipelines import outdir, store
 from pipelines.extract import Extraction
-from pipelines.ingest import Ingested
+from pipelines.ingest import Ingested, source_file
 from pipelines.merge import event_id, merge_sources
 from pipelines.normalize import acled_columns
 from pipelines.schema import arrow_schema, schema_version
@@ -159,12 +159,6 @@ def _kept(prev: dict | None, reason: str, run_id: str) -> dict | None:
     }
 
 
-def _base_source(source: str) -> str:
-    """The file a source names (a JSONL record's or manifest row's ``path:line`` without the line)."""
-    head, _, tail = source.rpartition(":")
-    return head if head and tail.isdigit() else source
-
-
 def run_rows(
     ingested: Ingested,
     extraction: Extraction,
@@ -278,7 +272,7 @@ def run_rows(
         )
     read = set(ingested.inputs) | {str(Path(f).parent / "manifest.csv") for f in ingested.inputs}
     written = {r["key"] for r in rows} | unchanged
-    drop = [k for k, r in stored.items() if k not in written and _base_source(r["source"]) in read]
+    drop = [k for k, r in stored.items() if k not in written and source_file(r["source"]) in read]
     return rows, drop, carried
 
 

@@ -64,13 +64,19 @@ def _files_digest(files: tuple[str, ...]) -> str:
 
 def normalization_version() -> str:
     """The code and data that turn an extractor's events into stored mentions."""
+    return _normalization_version(os.environ.get("EVENTBUILDER_ACTORS", ""))
+
+
+@cache
+def _normalization_version(user_actors: str) -> str:
+    # Once per process (and per EVENTBUILDER_ACTORS value), not once per article.
     root = Path(__file__).resolve().parent
     files = [
         *sorted(str(p) for p in (root / "data").glob("*.yaml")),
         *sorted(str(p) for p in (root / "normalize").glob("*.py")),
     ]
     files += [str(root / n) for n in ("validate.py", "textnorm.py", "segment.py", "merge.py")]
-    files += [f for f in os.environ.get("EVENTBUILDER_ACTORS", "").split(":") if f]
+    files += [f for f in user_actors.split(":") if f]
     from pipelines.schema import schema_version
 
     return f"{schema_version()}:{_files_digest(tuple(files))}"
