@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.assets import sample_corpus
+from pipelines.defs.assets import sample_corpus
 from pipelines.extract import extract_all, get_extractor
 from pipelines.ingest import ingest
 from pipelines.publish import publish

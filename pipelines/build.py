@@ -28,7 +28,7 @@ def _cause(error) -> tuple[str, str]:
     if error is None:
         return "?", full
     message = " ".join(error.message.split())
-    if error.cls_name in {"PublishRefused", "OutputError", "OutputBusy"}:
+    if error.cls_name in {"PublishRefused", "OutputError", "OutputBusy", "DagsterAssetCheckFailedError"}:
         message = message.split(": ", 1)[-1]  # the text is meant for the user as it is
     return message, full
 
@@ -59,8 +59,8 @@ def build(
     import dagster as dg
 
     from pipelines import outdir
-    from pipelines.assets import ASSETS, CHECKS
-    from pipelines.resources import ExtractorSettings, OutputLocation
+    from pipelines.defs import assets, checks
+    from pipelines.defs.resources import ExtractorSettings, OutputLocation
 
     outdir.check_run_id(run_id)
     output = Path(output)
@@ -80,7 +80,7 @@ def build(
         try:
             with dg.DagsterInstance.ephemeral(tempdir=str(scratch)) as instance:
                 result = dg.materialize(
-                    [*ASSETS, *CHECKS],
+                    [*dg.load_assets_from_modules([assets]), *dg.load_asset_checks_from_modules([checks])],
                     resources={
                         "extractor": ExtractorSettings(
                             extractor=extractor,

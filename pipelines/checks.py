@@ -18,16 +18,22 @@ def read_table(output: Path, name: str):
     return ds.dataset(Path(output) / name, format=fmt, partitioning=part).to_table()
 
 
-def ungrounded_quotes(output: Path) -> list[str]:
-    articles = read_table(output, "articles").select(["article_id", "text"]).to_pylist()
-    texts = {a["article_id"]: a["text"] for a in articles if a["text"] is not None}
+def ungrounded(events, texts: dict[str, str]) -> list[str]:
+    """Evidence whose quote is empty or not exactly ``text[start:end]`` of its article."""
     bad = []
-    for row in read_table(output, "events").select(["event_id", "evidence"]).to_pylist():
-        for ev in row["evidence"]:
+    for event in events:
+        for ev in event["evidence"]:
             text = texts.get(ev["article_id"]) or ""
             if text[ev["start"] : ev["end"]] != ev["quote"] or not ev["quote"]:
-                bad.append(f"{row['event_id']}: {ev['quote'][:60]!r}")
+                bad.append(f"{event.get('event_id') or event.get('event_type')}: {ev['quote'][:60]!r}")
     return bad
+
+
+def ungrounded_quotes(output: Path) -> list[str]:
+    """Published evidence, read back from disk, that is not in its published article."""
+    articles = read_table(output, "articles").select(["article_id", "text"]).to_pylist()
+    texts = {a["article_id"]: a["text"] for a in articles if a["text"] is not None}
+    return ungrounded(read_table(output, "events").select(["event_id", "evidence"]).to_pylist(), texts)
 
 
 def unaccounted_inputs(output: Path, ingested: Ingested) -> list[str]:

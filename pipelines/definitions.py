@@ -1,24 +1,14 @@
-"""The Dagster code location: ``dagster dev -m pipelines.definitions`` shows it."""
+"""The Dagster code location: every definition under ``pipelines/defs/``, found by Dagster's loader.
+
+``dg dev`` or ``dagster dev -m pipelines.definitions`` shows it; ``[tool.dg]`` in pyproject.toml
+names the package.
+"""
+
+from pathlib import Path
 
 import dagster as dg
 
-from pipelines.assets import ASSETS, CHECKS
-from pipelines.automation import make_automation
-from pipelines.resources import ExtractorSettings, OutputLocation
 
-build_dataset = dg.define_asset_job(
-    "build_dataset",
-    selection=dg.AssetSelection.assets(*ASSETS),
-    description="Ingest, extract, validate and publish the dataset.",
-)
-
-schedules, sensors = make_automation(build_dataset)
-
-defs = dg.Definitions(
-    assets=ASSETS,
-    asset_checks=CHECKS,
-    jobs=[build_dataset],
-    schedules=schedules,
-    sensors=sensors,
-    resources={"extractor": ExtractorSettings(), "output": OutputLocation()},
-)
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

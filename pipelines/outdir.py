@@ -15,6 +15,8 @@ Layout of an output folder::
     events, articles, quarantine, _manifest.json -> current/...
     .cache/llm/           answers of the model
     .eventbuilder-tmp/    scratch space of a run in progress
+    .eventbuilder-steps/<dagster run id>/   what one Dagster run's steps hand each other (see
+                          defs/resources.py), so no article text goes into Dagster's own storage
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 MARKER = ".eventbuilder.json"
 LOCK = ".eventbuilder.lock"
 SCRATCH = ".eventbuilder-tmp"  # a name of the tool's own: a user's .tmp is never touched
+STEPS = ".eventbuilder-steps"
 PUBLISHED = ("events", "articles", "quarantine", "_manifest.json")
 RESERVED = (*PUBLISHED, "current", "runs", "store")
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -264,6 +267,7 @@ def clean_up(output: Path, scratch: bool = True) -> list[str]:
     if scratch and (output / SCRATCH).is_dir():
         shutil.rmtree(output / SCRATCH, ignore_errors=True)
         removed.append(SCRATCH)
+    _drop_old_steps(output / STEPS)
     runs_dir = output / "runs"
     if not runs_dir.is_dir() or not owned(output):
         return removed
@@ -277,6 +281,19 @@ def clean_up(output: Path, scratch: bool = True) -> list[str]:
     state["published"] = [r for r in published if r in keep]
     _write_state(output, state)
     return removed
+
+
+def _drop_old_steps(steps: Path, keep_seconds: float = 2 * 86400) -> None:
+    """Hand-overs of Dagster runs older than two days: long enough to re-execute a failed run's
+    steps from the UI, short enough not to pile up copies of the articles."""
+    import time
+
+    if not steps.is_dir():
+        return
+    cutoff = time.time() - keep_seconds
+    for run in steps.iterdir():
+        if run.is_dir() and not run.is_symlink() and run.stat().st_mtime < cutoff:
+            shutil.rmtree(run, ignore_errors=True)
 
 
 def scratch_dir(output: Path) -> Path:

@@ -29,6 +29,7 @@ def test_sample_build_publishes_three_tables_and_passes_its_checks(sample_build)
     out, result = sample_build
     assert result.checks == {
         "events_match_schema": True,
+        "quotes_grounded_before_publishing": True,
         "quotes_grounded": True,
         "articles_accounted_for": True,
     }
@@ -187,8 +188,9 @@ def test_cli_build_refuses_a_file_as_output_before_any_work(tmp_path):
 
 
 def test_definitions_load_with_assets_checks_and_job():
-    from pipelines.definitions import defs
+    from pipelines.definitions import defs as load
 
+    defs = load()
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert keys == {
@@ -199,8 +201,15 @@ def test_definitions_load_with_assets_checks_and_job():
         "published_dataset",
     }
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
-    assert checks == {"events_match_schema", "quotes_grounded", "articles_accounted_for"}
+    assert checks == {
+        "events_match_schema",
+        "quotes_grounded_before_publishing",
+        "quotes_grounded",
+        "articles_accounted_for",
+    }
     assert defs.resolve_job_def("build_dataset") is not None
+    assert {s.name for s in repo.schedule_defs} == {"daily_build"}
+    assert {s.name for s in repo.sensor_defs} == {"new_articles"}
 
 
 def test_readme_quick_start_uses_the_dev_script():
@@ -225,10 +234,8 @@ def test_sensor_requests_a_build_when_files_land_and_not_again(tmp_path, monkeyp
     import dagster as dg
 
     monkeypatch.setenv("EVENTBUILDER_INPUT", str(tmp_path))
-    from pipelines.automation import make_automation
-    from pipelines.definitions import build_dataset
+    from pipelines.defs.sensors import new_articles as sensor
 
-    _, (sensor,) = make_automation(build_dataset)
     ctx = dg.build_sensor_context(cursor=None)
     assert isinstance(sensor(ctx), dg.SkipReason)  # empty folder
     (tmp_path / "a.txt").write_text("Title\n\nEgypt called for a truce.", encoding="utf-8")
@@ -263,6 +270,7 @@ def test_duplicates_and_empty_files_are_accounted_for_and_quotes_stay_grounded(t
     result = build([inp], tmp_path / "out", extractor="rules")
     assert result.checks == {
         "events_match_schema": True,
+        "quotes_grounded_before_publishing": True,
         "quotes_grounded": True,
         "articles_accounted_for": True,
     }
@@ -278,11 +286,9 @@ def test_duplicates_and_empty_files_are_accounted_for_and_quotes_stay_grounded(t
 def test_the_schedule_skips_with_a_reason_when_no_input_folder_is_set(tmp_path, monkeypatch):
     import dagster as dg
 
-    from pipelines.automation import make_automation
-    from pipelines.definitions import build_dataset
+    from pipelines.defs.schedules import daily_build as schedule
 
     monkeypatch.delenv("EVENTBUILDER_INPUT", raising=False)
-    (schedule,), _ = make_automation(build_dataset)
     skipped = schedule.evaluate_tick(dg.build_schedule_context())
     assert not skipped.run_requests and "EVENTBUILDER_INPUT" in skipped.skip_message
     monkeypatch.setenv("EVENTBUILDER_INPUT", str(tmp_path))

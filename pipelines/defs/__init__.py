@@ -1,0 +1,5 @@
+"""Dagster definitions, loaded by the defs-folder loader (see ``pipelines/definitions.py``).
+
+assets.py (the stages), checks.py (asset checks), resources.py, jobs.py, schedules.py, sensors.py.
+Each asset is a thin layer over the plain function of its stage, tested without Dagster.
+"""

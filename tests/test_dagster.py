@@ -1,0 +1,97 @@
+"""The pipeline as Dagster runs it: the defs-folder layout, Dagster's own runner, blocking checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.build import build
+from tests.conftest import ROOT, SAMPLE
+
+BIN = Path(sys.executable).parent
+# A sentence of the sample article en_03: if it is found in Dagster's storage, an article's text is.
+SENTENCE = "invoking an emergency provision that bypasses the usual congressional review"
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENTBUILDER_", "DAGSTER_"))}
+    return {**env, **extra}
+
+
+def test_dg_check_defs_loads_the_defs_folder():
+    r = subprocess.run(
+        [str(BIN / "dg"), "check", "defs"], cwd=ROOT, capture_output=True, text=True, timeout=600, env=_env()
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "All definitions loaded successfully" in r.stdout + r.stderr
+
+
+def test_dagsters_runner_publishes_and_keeps_no_article_text_in_dagster_home(tmp_path):
+    import dagster as dg
+
+    home, out = tmp_path / "dagster_home", tmp_path / "out"
+    home.mkdir()
+    r = subprocess.run(
+        [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "build_dataset"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(DAGSTER_HOME=str(home), EVENTBUILDER_OUTPUT=str(out)),
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    articles = pd.read_parquet(out / "articles")
+    assert len(articles) == len(list(SAMPLE.glob("*.txt")))
+    assert any(SENTENCE in t for t in articles["text"])
+    events = pd.read_parquet(out / "events")
+    assert len(events) > 0
+
+    stored = [p for p in home.rglob("*") if p.is_file()]
+    assert stored, "Dagster wrote nothing: the run did not use this DAGSTER_HOME"
+    holding = [p for p in stored if SENTENCE.encode() in p.read_bytes()]
+    assert holding == []
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("published_dataset"))
+        metadata = event.asset_materialization.metadata
+        assert metadata["dagster/row_count"].value == len(events)
+        columns = {c.name for c in metadata["dagster/column_schema"].value.columns}
+        assert {"event_id", "event_type", "evidence"} <= columns
+        event = instance.get_latest_materialization_event(dg.AssetKey("articles"))
+        assert event.asset_materialization.metadata["dagster/row_count"].value == len(articles)
+
+
+def test_a_failing_blocking_check_publishes_nothing_and_the_earlier_version_stays(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = build([], out, extractor="rules")
+    assert first.error is None
+    before = pd.read_parquet(out / "events")
+
+    import pipelines.normalize as normalize
+
+    real = normalize.normalize_events
+
+    def moved_quote(events, articles):
+        result = real(events, articles)
+        result[0]["evidence"][0]["start"] += 1  # a quote no longer text[start:end] of its article
+        return result
+
+    monkeypatch.setattr(normalize, "normalize_events", moved_quote)
+    inp = tmp_path / "in"
+    inp.mkdir()
+    story = (SAMPLE / "en_03_gaza_tank_shells.txt").read_text(encoding="utf-8")
+    (inp / "new.txt").write_text(story + "\nMore.", encoding="utf-8")
+    second = build([inp], out, extractor="rules")
+    assert second.published is None
+    assert second.checks["quotes_grounded_before_publishing"] is False
+    assert second.error == (
+        "1 blocking asset check failed with ERROR severity:"
+        " normalized_events: quotes_grounded_before_publishing"
+    )
+    after = pd.read_parquet(out / "events")
+    assert sorted(after["event_id"]) == sorted(before["event_id"])
+    assert str(inp / "new.txt") not in set(pd.read_parquet(out / "articles")["source"])
