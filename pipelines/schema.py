@@ -69,8 +69,22 @@ def validator(name: str = "event"):
     return Draft202012Validator(schema)
 
 
+@cache
+def fast_validator(name: str = "event"):
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(load_schema(name))
+
+
 def validation_errors(record: dict[str, Any], name: str = "event") -> list[str]:
-    """Readable validation errors, each prefixed with the JSON path it concerns."""
+    """Readable validation errors, each prefixed with the JSON path it concerns.
+
+    The compiled (Rust) validator answers whether a record is valid, about 100x faster than the
+    Python one; only an invalid record is explained by the Python validator, whose messages name
+    every allowed value (they go into the quarantine and back to the model).
+    """
+    if fast_validator(name).is_valid(record):
+        return []
     errors = sorted(validator(name).iter_errors(record), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}" for e in errors]
 

@@ -42,6 +42,68 @@ class RulesExtractor:
 
         return rules.extract(article)
 
+    def extract_many(
+        self, articles: list[Article], progress: Callable[[Article], None] | None = None
+    ) -> Extraction:
+        """Every article, in worker processes when there are enough of them to pay for it.
+
+        The lexicons and dictionaries are loaded here before the workers start, so forked workers
+        share them instead of each loading its own. ``EVENTBUILDER_WORKERS`` (default: the number
+        of cores) sets how many; 1 keeps everything in this process.
+        """
+        from pipelines.extract import rules
+
+        workers = min(worker_count(), max(1, len(articles) // MIN_PER_WORKER))
+        if workers <= 1:
+            return _extract_serially(articles, self, progress)
+        import multiprocessing as mp
+
+        rules.warm_up()
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        chunk = max(1, min(64, len(articles) // (workers * 8)))
+        batches = [articles[i : i + chunk] for i in range(0, len(articles), chunk)]
+        out = Extraction(self.name)
+        done: dict[int, list] = {}
+        with ctx.Pool(workers) as pool:
+            for index, results in pool.imap_unordered(_extract_batch, enumerate(batches)):
+                done[index] = results
+                if progress:
+                    for art in batches[index]:
+                        progress(art)
+        for index in range(len(batches)):
+            for article_id, found, error in done[index]:
+                if error is not None:
+                    out.failed[article_id] = error
+                else:
+                    out.events.extend(found)
+        return out
+
+
+MIN_PER_WORKER = 100  # below this a worker costs more to start and feed than it saves
+
+
+def worker_count() -> int:
+    from pipelines.outdir import env_number
+
+    return max(1, int(env_number("EVENTBUILDER_WORKERS", os.cpu_count() or 1)))
+
+
+def _extract_one(article: Article, extractor: Extractor) -> tuple[list[dict] | None, str | None]:
+    try:
+        found = extractor.extract(article)
+    except Exception as e:  # one bad article must not lose the others
+        return None, f"{type(e).__name__}: {e}"
+    for ev in found:
+        ev.setdefault("extractor", extractor.name)
+    return found, None
+
+
+def _extract_batch(job: tuple[int, list[Article]]) -> tuple[int, list]:
+    index, articles = job
+    extractor = RulesExtractor()
+    return index, [(a.article_id, *_extract_one(a, extractor)) for a in articles]
+
 
 def possible_event(text: str) -> bool:
     """Whether the embedded lexicon sees a possible event trigger in ``text`` (any language it reads)."""
@@ -104,15 +166,18 @@ def extract_all(
     many = getattr(extractor, "extract_many", None)
     if many is not None:
         return many(articles, progress)
+    return _extract_serially(articles, extractor, progress)
+
+
+def _extract_serially(
+    articles: list[Article], extractor: Extractor, progress: Callable[[Article], None] | None = None
+) -> Extraction:
     out = Extraction(extractor.name)
     for art in articles:
-        try:
-            found = extractor.extract(art)
-        except Exception as e:  # one bad article must not lose the others
-            out.failed[art.article_id] = f"{type(e).__name__}: {e}"
+        found, error = _extract_one(art, extractor)
+        if error is not None:
+            out.failed[art.article_id] = error
         else:
-            for ev in found:
-                ev.setdefault("extractor", extractor.name)
             out.events.extend(found)
         if progress:
             progress(art)

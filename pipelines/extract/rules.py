@@ -507,6 +507,10 @@ def _resolution(
 
 
 def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> dict | None:
+    sales = list(lx.arms_sale.finditer(fs))
+    verbs = list(lx.arms_delivery.finditer(fs)) + sales
+    if not verbs:
+        return None  # most sentences: no materiel search needed
     blocked = [(m.start(), m.end()) for m in lx.arms_not.finditer(fs)]
     # "قوات الدعم السريع", "Rapid Support Forces": a name, not materiel.
     blocked += [(m.start - fsent[0], m.end - fsent[0]) for m in ms]
@@ -515,8 +519,6 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
         for m in pat.finditer(fs):
             if not any(s <= m.start() < e for s, e in blocked):
                 found.append((label, m))
-    sales = list(lx.arms_sale.finditer(fs))
-    verbs = list(lx.arms_delivery.finditer(fs)) + sales
     pairs = [
         (v, lab, m)
         for v in verbs
@@ -599,6 +601,20 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
     ev["mode"] = next((k for k, p in lx.arms_modes.items() if p.search(fs)), "unknown")
     ev["embargo_violation_claimed"] = ctx.embargo_claim
     return ev
+
+
+def warm_up() -> None:
+    """Load and compile the lexicon, the dictionaries and the date patterns once, in this process:
+    worker processes forked after it share them instead of each building its own."""
+    extract(
+        Article(
+            "warm-up",
+            "warm-up",
+            "Egypt called for a ceasefire in Gaza on 3 March 2024.\n\n"
+            "دعت مصر يوم الأحد إلى وقف إطلاق النار في غزة.",
+            published="2024-03-04",
+        )
+    )
 
 
 def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:

@@ -1,0 +1,127 @@
+"""Marginal throughput and peak memory of `eventbuilder build`, against a plain pass as its floor.
+
+The floor is the least any tool must do with these files: one pass that reads each file, folds
+its Arabic orthography (the project's own fold), runs one 500-word regular-expression alternation
+over it and writes the texts as zstd Parquet. The build does much more (cleaning, language,
+extraction, grounding, normalisation, merging, a Delta store, versioned tables), so the ratio says
+how close the whole product comes to that floor.
+
+Marginal throughput is (N_big - N_small) / (t_big - t_small): the fixed start-up cost (imports,
+lexicons) cancels out. Each build is a separate `eventbuilder build` process into a fresh output
+folder; its peak resident memory is read from the kernel (wait4) for that process alone.
+
+    .venv/bin/python benchmarks/marginal_throughput.py [--small 1000] [--big 10000]
+
+100k: ``--small 10000 --big 100000`` (about 15 minutes) gives the time ratio 100k / 10k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchmarks.build_throughput import make_corpus
+from pipelines.data import load_yaml
+from pipelines.textnorm import normalize
+
+EVENTBUILDER = Path(sys.executable).parent / "eventbuilder"
+
+
+def floor_words(n: int = 500) -> list[str]:
+    """500 folded words and names from the packaged actor dictionary (Arabic and English)."""
+    words: list[str] = []
+    for rec in load_yaml("actors.yaml"):
+        for alias in [rec["name"], *(rec.get("aliases") or [])]:
+            w = normalize(str(alias))
+            if len(w) > 2 and w not in words:
+                words.append(w)
+            if len(words) == n:
+                return words
+    return words
+
+
+def plain_pass(files: list[Path], out: Path, pattern: re.Pattern) -> int:
+    """Read, fold, one regex alternation, zstd Parquet: the floor. Returns the matches found."""
+    paths, texts, counts = [], [], []
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        counts.append(len(pattern.findall(normalize(text))))
+        paths.append(str(f))
+        texts.append(text)
+    table = pa.table({"path": paths, "text": texts, "matches": counts})
+    pq.write_table(table, out, compression="zstd")
+    return sum(counts)
+
+
+def timed_build(inp: Path, out: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of one `eventbuilder build` process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(EVENTBUILDER), "build", str(inp), "--output", str(out), "--extractor", "rules"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    secs = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        error = proc.stderr.read().decode()
+        raise SystemExit(f"eventbuilder build {inp} failed ({proc.returncode}): {error}")
+    return secs, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--small", type=int, default=1000)
+    ap.add_argument("--big", type=int, default=10000)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="eb-marginal-"))
+    try:
+        small, big = tmp / "small", tmp / "big"
+        small.mkdir()
+        big.mkdir()
+        make_corpus(small, args.small)
+        make_corpus(big, args.big)
+        pattern = re.compile("|".join(re.escape(w) for w in floor_words()))
+
+        floor_t = {}
+        for name, folder in (("small", small), ("big", big)):
+            files = sorted(folder.iterdir())
+            t0 = time.perf_counter()
+            plain_pass(files, tmp / f"{name}.parquet", pattern)
+            floor_t[name] = time.perf_counter() - t0
+        floor_rate = (args.big - args.small) / (floor_t["big"] - floor_t["small"])
+
+        build_t, rss = {}, {}
+        for name, folder in (("small", small), ("big", big)):
+            build_t[name], rss[name] = timed_build(folder, tmp / f"out-{name}")
+        build_rate = (args.big - args.small) / (build_t["big"] - build_t["small"])
+
+        print(f"articles: {args.small} and {args.big} ({os.cpu_count()} cores)")
+        print(
+            f"floor (read, fold, 500-word regex, zstd Parquet): {floor_t['small']:.2f} s and "
+            f"{floor_t['big']:.2f} s -> marginal {floor_rate:,.0f} articles/s"
+        )
+        print(
+            f"eventbuilder build: {build_t['small']:.1f} s and {build_t['big']:.1f} s -> marginal "
+            f"{build_rate:,.0f} articles/s"
+        )
+        print(f"ratio to the floor: {build_rate / floor_rate:.2f}x (issue goal 1.0x, done at 0.5x)")
+        print(f"peak RSS: {rss['small']:.0f} MB at {args.small}, {rss['big']:.0f} MB at {args.big}")
+        print(f"time {args.big} / {args.small}: {build_t['big'] / build_t['small']:.2f}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
