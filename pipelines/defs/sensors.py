@@ -6,6 +6,7 @@ overlapping runs wait.
 """
 
 import hashlib
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -28,7 +29,8 @@ def fingerprint(folder: Path) -> str:
 @dg.sensor(
     name="new_articles",
     job_name="build_dataset",
-    minimum_interval_seconds=60,
+    # How often it looks (EVENTBUILDER_SENSOR_INTERVAL seconds, default 60).
+    minimum_interval_seconds=int(os.environ.get("EVENTBUILDER_SENSOR_INTERVAL") or 60),
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Build when files land in EVENTBUILDER_INPUT.",
 )
