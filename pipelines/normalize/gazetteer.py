@@ -51,35 +51,23 @@ class Mention:
     demonym: bool = False
 
 
-_WORD_BEFORE = r"(?<![^\W_])"
-_WORD_AFTER = r"(?![^\W_])"
-# Attached conjunction and preposition: و/ف then ب/ل/ك.
-_PREFIX = r"(?:[وف]?[بلك]?)"
+# Attached conjunction, then preposition: و/ف then ب/ل/ك ("وبالخرطوم", "لمصر").
+_CONJUNCTIONS = frozenset("وف")
+_PREPOSITIONS = frozenset("بلك")
 
 
-def trie_regex(words) -> str:
-    """One regular expression for many words, shaped as their prefix tree.
-
-    Thousands of aliases as a flat alternation are tried one by one at every position; the tree
-    shares prefixes, which makes the search many times faster. The greedy optional groups, with
-    the word-end check after them, give the longest alias that ends on a word boundary.
-    """
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        ends_here = "" in node
-        body = alts[0] if len(alts) == 1 and not ends_here else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if ends_here else body
-
-    return build(trie)
+def _prefix_lengths(text: str, pos: int) -> list[int]:
+    """How many attached prefix letters may start the word at ``pos``: the longest first."""
+    lengths = []
+    first = text[pos : pos + 1]
+    if first in _CONJUNCTIONS:
+        if text[pos + 1 : pos + 2] in _PREPOSITIONS:
+            lengths.append(2)
+        lengths.append(1)
+    elif first in _PREPOSITIONS:
+        lengths.append(1)
+    lengths.append(0)
+    return lengths
 
 
 def _is_acronym(token: str) -> bool:
@@ -94,12 +82,13 @@ def _same_acronyms(found: str, alias: str) -> bool:
 
 @dataclass
 class Matcher:
-    """One regular expression over every alias, longest alias first."""
+    """Every alias at once (an Aho-Corasick automaton): the longest alias that starts a word, after
+    any attached prefixes, and ends one."""
 
     table: dict[str, tuple[object, bool]] = field(default_factory=dict)
     # Acronyms (US, UN, RSF) match only in capitals: "us" is a pronoun.
     acronyms: dict[str, str] = field(default_factory=dict)
-    _re: re.Pattern | None = None
+    _automaton: object | None = None
 
     def add(self, alias: str, entry: object, demonym: bool = False) -> None:
         alias = str(alias).strip()
@@ -112,22 +101,53 @@ class Matcher:
             if form != folded:
                 form = "ل" + form  # لل + word: the ل of ال merges with the preposition
             self.table.setdefault(form, (entry, demonym))
+        self._automaton = None
 
     def compile(self) -> None:
-        self._re = re.compile(rf"{_WORD_BEFORE}{_PREFIX}(?P<a>{trie_regex(self.table)}){_WORD_AFTER}")
+        import ahocorasick
+
+        automaton = ahocorasick.Automaton()
+        for alias in self.table:
+            automaton.add_word(alias, len(alias))
+        automaton.make_automaton()
+        self._automaton = automaton
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of the aliases found, left to right, as a word-bounded search would give."""
+        if self._automaton is None:
+            self.compile()
+        # Every alias occurrence that ends a word, by where it starts: its lengths, longest first.
+        ends_word: dict[int, list[int]] = {}
+        for last, length in self._automaton.iter(text):
+            end = last + 1
+            if end < len(text) and text[end].isalnum():
+                continue
+            ends_word.setdefault(end - length, []).append(length)
+        if not ends_word:
+            return []
+        spans = []
+        pos = 0
+        for word_start in sorted({s - k for s in ends_word for k in (0, 1, 2) if s - k >= 0}):
+            if word_start < pos or (word_start > 0 and text[word_start - 1].isalnum()):
+                continue
+            for plen in _prefix_lengths(text, word_start):
+                lengths = ends_word.get(word_start + plen)
+                if lengths:
+                    start = word_start + plen
+                    spans.append((start, start + max(lengths)))
+                    pos = start + max(lengths)
+                    break
+        return spans
 
     def find(self, folded: Folded) -> list[Mention]:
-        if self._re is None:
-            self.compile()
         out = []
-        for m in self._re.finditer(folded.text):
-            entry, demonym = self.table[m["a"]]
-            acronym = self.acronyms.get(m["a"])
-            if acronym and not _same_acronyms(
-                folded.original[slice(*folded.span(m.start("a"), m.end("a")))], acronym
-            ):
+        for start, end in self._spans(folded.text):
+            alias = folded.text[start:end]
+            entry, demonym = self.table[alias]
+            acronym = self.acronyms.get(alias)
+            if acronym and not _same_acronyms(folded.original[slice(*folded.span(start, end))], acronym):
                 continue
-            out.append(Mention(entry, m.start("a"), m.end("a"), demonym))
+            out.append(Mention(entry, start, end, demonym))
         return out
 
 
