@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.dataset as ds
-
 from pipelines.ingest import Ingested, source_file
+from pipelines.parquet import read_files
 
 
-def read_table(output: Path, name: str):
-    fmt = ds.ParquetFileFormat()
-    part = ds.partitioning(flavor="hive") if name == "events" else None
-    return ds.dataset(Path(output) / name, format=fmt, partitioning=part).to_table()
+def read_table(output: Path, name: str, columns: list[str] | None = None):
+    """``columns`` of a published table: every Parquet file under ``output/name``, year folders too
+    (default: every column in the files; the ``year`` of the folder names is not one)."""
+    return read_files(sorted((Path(output) / name).rglob("*.parquet")), columns)
 
 
 def ungrounded(events, texts: dict[str, str]) -> list[str]:
@@ -31,14 +30,14 @@ def ungrounded(events, texts: dict[str, str]) -> list[str]:
 
 def ungrounded_quotes(output: Path) -> list[str]:
     """Published evidence, read back from disk, that is not in its published article."""
-    articles = read_table(output, "articles").select(["article_id", "text"]).to_pylist()
+    articles = read_table(output, "articles", ["article_id", "text"]).to_pylist()
     texts = {a["article_id"]: a["text"] for a in articles if a["text"] is not None}
-    return ungrounded(read_table(output, "events").select(["event_id", "evidence"]).to_pylist(), texts)
+    return ungrounded(read_table(output, "events", ["event_id", "evidence"]).to_pylist(), texts)
 
 
 def unaccounted_inputs(output: Path, ingested: Ingested) -> list[str]:
     """Files found with no article row, and sources with more than one row."""
-    sources = [r["source"] for r in read_table(output, "articles").select(["source"]).to_pylist()]
+    sources = [r["source"] for r in read_table(output, "articles", ["source"]).to_pylist()]
     counts: dict[str, int] = {}
     for src in sources:
         counts[src] = counts.get(src, 0) + 1

@@ -223,7 +223,7 @@ def score(pairs: list[tuple[dict, list[dict], list[dict], str]]) -> dict:
 def _dataset_events(dataset: Path) -> tuple[dict[str, list[dict]], dict[str, str]]:
     from pipelines.checks import read_table
 
-    arts = read_table(dataset, "articles").select(["article_id", "source", "text"]).to_pylist()
+    arts = read_table(dataset, "articles", ["article_id", "source", "text"]).to_pylist()
     by_name = {Path(a["source"]).name: a for a in arts if a.get("text") is not None}
     events: dict[str, list[dict]] = defaultdict(list)
     for row in read_table(dataset, "events").to_pylist():

@@ -110,15 +110,14 @@ def _read(output: Path, columns: list[str] | None = None):
     """
     from urllib.parse import unquote
 
-    import pyarrow.dataset as ds
     from deltalake import DeltaTable
+
+    from pipelines.parquet import read_files
 
     # file_uris() percent-encodes (a space is %20); pyarrow wants the path itself.
     files = [unquote(f.removeprefix("file://")) for f in DeltaTable(str(path(output))).file_uris()]
     schema = store_schema()
-    if not files:
-        return schema.empty_table().select(columns or schema.names)
-    return ds.dataset(files, schema=schema, format="parquet").to_table(columns=columns)
+    return read_files(files, columns or schema.names, schema)
 
 
 def load(output: Path) -> list[dict]:
