@@ -45,48 +45,24 @@ class RulesExtractor:
     def extract_many(
         self, articles: list[Article], progress: Callable[[Article], None] | None = None
     ) -> Extraction:
-        """Every article, in worker processes when there are enough of them to pay for it.
+        """Every article; in worker processes when there are many (see ``pipelines.workers``).
 
-        The lexicons and dictionaries are loaded here before the workers start, so forked workers
-        share them instead of each loading its own. ``EVENTBUILDER_WORKERS`` (default: the number
-        of cores) sets how many; 1 keeps everything in this process.
+        The lexicons and dictionaries are loaded here first, so forked workers share them instead of
+        each loading its own.
         """
         from pipelines.extract import rules
+        from pipelines.workers import MIN_PER_WORKER, map_chunks, worker_count
 
-        workers = min(worker_count(), max(1, len(articles) // MIN_PER_WORKER))
-        if workers <= 1:
-            return _extract_serially(articles, self, progress)
-        import multiprocessing as mp
-
-        rules.warm_up()
-        methods = mp.get_all_start_methods()
-        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-        chunk = max(1, min(64, len(articles) // (workers * 8)))
-        batches = [articles[i : i + chunk] for i in range(0, len(articles), chunk)]
+        if worker_count() > 1 and len(articles) >= 2 * MIN_PER_WORKER:
+            rules.warm_up()
         out = Extraction(self.name)
-        done: dict[int, list] = {}
-        with ctx.Pool(workers) as pool:
-            for index, results in pool.imap_unordered(_extract_batch, enumerate(batches)):
-                done[index] = results
-                if progress:
-                    for art in batches[index]:
-                        progress(art)
-        for index in range(len(batches)):
-            for article_id, found, error in done[index]:
-                if error is not None:
-                    out.failed[article_id] = error
-                else:
-                    out.events.extend(found)
+        step = (lambda chunk: [progress(a) for a in chunk]) if progress else None
+        for article_id, found, error in map_chunks(_extract_batch, articles, progress=step):
+            if error is not None:
+                out.failed[article_id] = error
+            else:
+                out.events.extend(found)
         return out
-
-
-MIN_PER_WORKER = 100  # below this a worker costs more to start and feed than it saves
-
-
-def worker_count() -> int:
-    from pipelines.outdir import env_number
-
-    return max(1, int(env_number("EVENTBUILDER_WORKERS", os.cpu_count() or 1)))
 
 
 def _extract_one(article: Article, extractor: Extractor) -> tuple[list[dict] | None, str | None]:
@@ -99,10 +75,9 @@ def _extract_one(article: Article, extractor: Extractor) -> tuple[list[dict] | N
     return found, None
 
 
-def _extract_batch(job: tuple[int, list[Article]]) -> tuple[int, list]:
-    index, articles = job
+def _extract_batch(articles: list[Article]) -> list[tuple[str, list[dict] | None, str | None]]:
     extractor = RulesExtractor()
-    return index, [(a.article_id, *_extract_one(a, extractor)) for a in articles]
+    return [(a.article_id, *_extract_one(a, extractor)) for a in articles]
 
 
 def possible_event(text: str) -> bool:
