@@ -12,7 +12,7 @@ folder; its peak resident memory is read from the kernel (wait4) for that proces
 
     .venv/bin/python benchmarks/marginal_throughput.py [--small 1000] [--big 10000]
 
-100k: ``--small 10000 --big 100000`` (about 15 minutes) gives the time ratio 100k / 10k.
+100k: ``--small 10000 --big 100000 --repeat 1`` (about 15 minutes) gives the time ratio 100k / 10k.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--small", type=int, default=1000)
     ap.add_argument("--big", type=int, default=10000)
+    ap.add_argument("--repeat", type=int, default=3, help="floor passes per size; the median counts")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="eb-marginal-"))
     try:
@@ -97,9 +99,12 @@ def main() -> None:
         floor_t = {}
         for name, folder in (("small", small), ("big", big)):
             files = sorted(folder.iterdir())
-            t0 = time.perf_counter()
-            plain_pass(files, tmp / f"{name}.parquet", pattern)
-            floor_t[name] = time.perf_counter() - t0
+            runs = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                plain_pass(files, tmp / f"{name}.parquet", pattern)
+                runs.append(time.perf_counter() - t0)
+            floor_t[name] = statistics.median(runs)
         floor_rate = (args.big - args.small) / (floor_t["big"] - floor_t["small"])
 
         build_t, rss = {}, {}

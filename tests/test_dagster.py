@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +33,68 @@ def test_dg_check_defs_loads_the_defs_folder():
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "All definitions loaded successfully" in r.stdout + r.stderr
+
+
+def test_dg_list_defs_names_every_definition():
+    r = subprocess.run(
+        [str(BIN / "dg"), "list", "defs", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    listed = json.loads(r.stdout)
+    assert {a["asset_key"] for a in listed["assets"]} >= {"articles", "published_dataset"}
+    assert len(listed["asset_checks"]) == 4
+    assert [j["name"] for j in listed["jobs"]] == ["build_dataset"]
+    assert [s["name"] for s in listed["schedules"]] == ["daily_build"]
+    assert [s["name"] for s in listed["sensors"]] == ["new_articles"]
+
+
+def test_dg_dev_serves_the_code_location(tmp_path):
+    port = _free_port()
+    env = _env(DAGSTER_HOME=str(tmp_path))
+    server = subprocess.Popen(
+        [str(BIN / "dg"), "dev", "-p", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    query = "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"
+    try:
+        deadline = time.monotonic() + 240
+        answer = None
+        while time.monotonic() < deadline and answer is None:
+            assert server.poll() is None, "dg dev exited"
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=json.dumps({"query": query}).encode(),
+                    headers={"content-type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answer = json.loads(response.read())
+            except (OSError, ValueError):
+                time.sleep(1)
+        assert answer is not None, "dg dev did not answer within 240 s"
+        jobs = {j["name"] for n in answer["data"]["repositoriesOrError"]["nodes"] for j in n["jobs"]}
+        assert "build_dataset" in jobs
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_dagsters_runner_publishes_and_keeps_no_article_text_in_dagster_home(tmp_path):
