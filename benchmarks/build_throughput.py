@@ -83,7 +83,7 @@ def main() -> None:
                 run = again.published.run
                 print(
                     f"the same build after adding 20 files: {secs:.2f} s, {run['extracted']} extracted, "
-                    f"{run['unchanged']} unchanged; the dataset holds {len(again.published.articles)}"
+                    f"{run['unchanged']} unchanged; the dataset holds {again.published.n_articles}"
                 )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -272,7 +272,7 @@ def _summary(result, elapsed: float) -> None:
         r = pub.run
         console.print(
             f"this run: {r['read']} input(s) read, {r['extracted']} extracted, {r['unchanged']} unchanged "
-            f"(not extracted again), {r['failed']} failed; the dataset holds {len(pub.articles)} input(s)"
+            f"(not extracted again), {r['failed']} failed; the dataset holds {pub.n_articles} input(s)"
         )
     failures = pub.failures()
     if failures:
@@ -320,9 +320,7 @@ def remove(
     if published is None:
         _err(f"nothing matched {', '.join(targets)} in {output}: nothing was removed")
         raise typer.Exit(1)
-    print(
-        f"removed {len(keys)} input(s); version {published.run_id} holds {len(published.articles)} articles"
-    )
+    print(f"removed {len(keys)} input(s); version {published.run_id} holds {published.n_articles} articles")
 
 
 @app.command(name="eval")

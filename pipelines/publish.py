@@ -40,28 +40,24 @@ class Published:
     output: Path
     run_id: str
     events: list[dict]
-    articles: list[dict]
     quarantine: list[dict]
+    n_articles: int = 0  # rows of the articles table (not held here: their texts can be gigabytes)
+    article_states: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, float] = field(default_factory=dict)  # LLM calls, tokens and cost, summed
+    failed_reasons: list[str] = field(default_factory=list)  # of the articles in state failed
     carried: int = 0  # mentions kept from earlier runs for articles that failed now
     ignored: list[str] = field(default_factory=list)  # hidden input paths, not read
     run: dict = field(default_factory=dict)  # this run: inputs read, extracted, unchanged, failed
 
     def counts(self) -> dict:
-        by_state: dict[str, int] = {}
-        for a in self.articles:
-            by_state[a["state"]] = by_state.get(a["state"], 0) + 1
         by_type: dict[str, int] = {}
         for e in self.events:
             by_type[e["event_type"]] = by_type.get(e["event_type"], 0) + 1
-        usage = {
-            k: sum(a.get(k) or 0 for a in self.articles)
-            for k in ("llm_calls", "cached_calls", "tokens_in", "tokens_out", "cost_usd")
-        }
         return {
-            "articles": by_state,
+            "articles": dict(self.article_states),
             "events": by_type,
             "quarantine": len(self.quarantine),
-            "llm": usage,
+            "llm": {k: self.usage.get(k, 0) for k in USAGE},
             "carried_events": self.carried,
             "ignored_paths": len(self.ignored),
             "this_run": self.run,
@@ -69,7 +65,10 @@ class Published:
 
     def failures(self) -> list[tuple[str, int]]:
         """Reasons of the articles that failed, most frequent first."""
-        return top_reasons(a["reason"] or "?" for a in self.articles if a["state"] == "failed")
+        return top_reasons(r or "?" for r in self.failed_reasons)
+
+
+USAGE = ("llm_calls", "cached_calls", "tokens_in", "tokens_out", "cost_usd")
 
 
 class PublishRefused(RuntimeError):
@@ -276,11 +275,18 @@ def run_rows(
     return rows, drop, carried
 
 
-def version_tables(rows: list[dict], run_id: str) -> tuple[list[dict], list[dict], list[dict]]:
-    """The published events, articles and quarantine of everything the store holds."""
+def version_tables(stored: pa.Table, run_id: str) -> tuple[list[dict], pa.Table, list[dict]]:
+    """The published events, articles and quarantine of everything the store holds.
+
+    ``stored``: the store as Arrow. Events and quarantine rows are made in Python from the mentions
+    and rejections; the articles table stays in Arrow, so no Python object holds every text.
+    """
+    import pyarrow.compute as pc
+
+    light = stored.select(["kind", "article_id", "first_seen", "mentions", "rejected"]).to_pylist()
     mentions: list[dict] = []
     provenance: dict[tuple, tuple[str, str]] = {}
-    for row in rows:
+    for row in light:
         for m in store.decode(row, "mentions"):
             first = (row["first_seen"] or "", event_id(m))
             for t in _quote_keys(m):
@@ -290,22 +296,31 @@ def version_tables(rows: list[dict], run_id: str) -> tuple[list[dict], list[dict
     cited: Counter = Counter()
     for ev in events:
         cited.update({x["article_id"] for x in ev["evidence"]})
-    articles, quarantine = [], []
-    for row in rows:
+    quarantine, n_rejected = [], []
+    for row in light:
         rejected = store.decode(row, "rejected")
         quarantine += [{**q, "run_id": run_id} for q in rejected]
-        if row["kind"] != "article":
-            continue
-        art = {k: v for k, v in row.items() if k not in store.EXTRA_COLUMNS}
-        n = cited.get(row["article_id"], 0)
-        if art["state"] in ("extracted", "no_events"):
-            art["state"] = "extracted" if n else "no_events"
-        art.update(
-            n_events=n, n_rejected=0 if art["state"] == "quarantined" else len(rejected), run_id=run_id
-        )
-        articles.append(art)
-    articles.sort(key=lambda a: a["source"])
-    return events, articles, quarantine
+        if row["kind"] == "article":
+            n_rejected.append(len(rejected))
+    articles = stored.filter(pc.equal(stored.column("kind"), "article"))
+    n_events = [cited.get(a, 0) for a in articles.column("article_id").to_pylist()]
+    states = [
+        ("extracted" if n else "no_events") if s in ("extracted", "no_events") else s
+        for s, n in zip(articles.column("state").to_pylist(), n_events, strict=True)
+    ]
+    n_rejected = [0 if s == "quarantined" else k for s, k in zip(states, n_rejected, strict=True)]
+    schema = arrow_schema("article")
+    computed = {
+        "state": pa.array(states, pa.string()),
+        "n_events": pa.array(n_events, schema.field("n_events").type),
+        "n_rejected": pa.array(n_rejected, schema.field("n_rejected").type),
+        "run_id": pa.array([run_id] * articles.num_rows, schema.field("run_id").type),
+    }
+    columns = [
+        computed[f.name] if f.name in computed else articles.column(f.name).cast(f.type) for f in schema
+    ]
+    table = pa.Table.from_arrays(columns, schema=schema).sort_by("source")
+    return events, table, quarantine
 
 
 def _table(rows: list[dict], name: str) -> pa.Table:
@@ -372,15 +387,14 @@ def publish(
         outdir.init(output)
         outdir.clean_up(output, scratch=False)
         outdir.check_run_id_free(output, run_id)
-        stored = {r["key"]: r for r in store.load(output)}
+        # Every stored row without its text, and whole only the rows a failure now may keep.
+        stored = store.index(output)
+        failed = {a.key for a in ingested.articles if a.article_id in extraction.failed}
+        stored.update(store.rows(output, (failed | {r.source for r in ingested.rejected}) & stored.keys()))
         mentions = validated.events if events is None else events
         rows, drop, carried = run_rows(ingested, extraction, validated, mentions, run_id, stored)
         store.write(output, rows, replace_all=ingested.full_refresh, drop=drop)
-        if ingested.full_refresh:
-            stored = {}
-        for key in drop:
-            stored.pop(key, None)
-        stored.update({r["key"]: r for r in rows})
+        del stored, rows
         run = {
             "read": len(ingested.articles) + len(ingested.rejected),
             "extracted": len(ingested.articles)
@@ -390,29 +404,42 @@ def publish(
             "unchanged": len(extraction.reused),
             "failed": len(extraction.failed),
         }
-        return write_version(
-            output, run_id, list(stored.values()), extraction.extractor, carried, list(ingested.ignored), run
-        )
+        return write_version(output, run_id, extraction.extractor, carried, list(ingested.ignored), run)
 
 
 def write_version(
     output: Path,
     run_id: str,
-    rows: list[dict],
     extractor: str,
     carried: int = 0,
     ignored: list[str] | None = None,
     run: dict | None = None,
 ) -> Published:
-    """Write the tables of the store's ``rows`` as version ``run_id`` and make it current (lock held)."""
-    events, articles, quarantine = version_tables(rows, run_id)
+    """Write the tables of what the store holds as version ``run_id`` and make it current (lock held)."""
+    import pyarrow.compute as pc
+
+    events, articles, quarantine = version_tables(store.table(output), run_id)
+    states = articles.column("state")
+    failed = articles.filter(pc.equal(states, "failed")).column("reason").to_pylist()
+    result = Published(
+        output,
+        run_id,
+        events,
+        quarantine,
+        n_articles=articles.num_rows,
+        article_states={v["values"]: v["counts"] for v in pc.value_counts(states).to_pylist()},
+        usage={k: pc.sum(articles.column(k)).as_py() or 0 for k in USAGE},
+        failed_reasons=failed,
+        carried=carried,
+        ignored=ignored or [],
+        run=run or {},
+    )
     (output / "runs").mkdir(exist_ok=True)
     staging = output / "runs" / f".staging-{run_id}"
     staging.mkdir()
-    result = Published(output, run_id, events, articles, quarantine, carried, ignored or [], run or {})
     try:
         _write(_table(events, "event"), staging / "events", True, run_id)
-        _write(_table(articles, "article"), staging / "articles", False, run_id)
+        _write(articles, staging / "articles", False, run_id)
         _write(_table(quarantine, "quarantine"), staging / "quarantine", False, run_id)
         manifest = {
             "run_id": run_id,
@@ -420,7 +447,7 @@ def write_version(
             "schema_version": schema_version(),
             "extractor": extractor,
             "counts": result.counts(),
-            "rows": {"events": len(events), "articles": len(articles), "quarantine": len(quarantine)},
+            "rows": {"events": len(events), "articles": articles.num_rows, "quarantine": len(quarantine)},
             "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
         }
         (staging / "_manifest.json").write_text(
@@ -449,10 +476,9 @@ def remove(
     with outdir.locked(output, lock_wait, run_id):
         outdir.check_output(output)
         outdir.clean_up(output, scratch=False)
-        rows = store.load(output)
         keys = [
             r["key"]
-            for r in rows
+            for r in store.index(output).values()
             if r["article_id"] in targets
             or r["key"] in targets
             or any(r["source"] == p or r["source"].startswith((p + ":", p + os.sep)) for p in paths)
@@ -460,6 +486,4 @@ def remove(
         if not keys:
             return [], None
         store.delete(output, keys)
-        gone = set(keys)
-        kept = [r for r in rows if r["key"] not in gone]
-        return keys, write_version(output, run_id, kept, "remove")
+        return keys, write_version(output, run_id, "remove")

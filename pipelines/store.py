@@ -120,19 +120,31 @@ def _read(output: Path, columns: list[str] | None = None):
     return read_files(files, columns or schema.names, schema)
 
 
-def load(output: Path) -> list[dict]:
-    """Every stored row (empty when the folder has no store yet)."""
+def table(output: Path):
+    """Every stored row as one Arrow table (texts as Arrow buffers, not Python objects)."""
     if not exists(output):
-        return []
-    return _read(output).to_pylist()
+        return store_schema().empty_table()
+    return _read(output)
 
 
 def index(output: Path) -> dict[str, dict]:
-    """key -> the stored row's article_id, extraction_key, state and source (no texts)."""
+    """key -> the stored row's article_id, extraction_key, state, source and first_seen (no texts)."""
     if not exists(output):
         return {}
-    cols = ["key", "kind", "article_id", "extraction_key", "state", "source"]
+    cols = ["key", "kind", "article_id", "extraction_key", "state", "source", "first_seen"]
     return {r["key"]: r for r in _read(output, cols).to_pylist()}
+
+
+def rows(output: Path, keys: set[str]) -> dict[str, dict]:
+    """key -> the whole stored row, for these keys only."""
+    if not keys or not exists(output):
+        return {}
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = _read(output)
+    t = t.filter(pc.is_in(t.column("key"), value_set=pa.array(sorted(keys), pa.string())))
+    return {r["key"]: r for r in t.to_pylist()}
 
 
 def _table(rows: list[dict]):
@@ -141,32 +153,54 @@ def _table(rows: list[dict]):
     return pa.Table.from_pylist(rows, schema=store_schema())
 
 
+WRITE_CHUNK = 2000  # rows per commit of new articles: the Delta writer holds about twice what it is given
+
+
 def write(output: Path, rows: list[dict], replace_all: bool = False, drop: list[str] = ()) -> None:
-    """Upsert ``rows`` and delete the ``drop`` keys by key, in one commit (``replace_all``: the table
-    becomes exactly ``rows``). Then remove the files no version needs (the lock is held: no reader)."""
+    """Upsert ``rows`` and delete the ``drop`` keys by key (``replace_all``: the table becomes exactly
+    ``rows``, in one commit). Then remove the files no version needs (the lock is held: no reader).
+
+    Rows of new keys are appended, a commit per ``WRITE_CHUNK`` rows: memory stays bounded and no
+    stored file is read. Changed rows and deletions travel in one merge, which reads the table. A run
+    killed between commits leaves some of its rows stored and no version published: the next run
+    finds them stored and does not extract them again, and what it did not store it does again.
+    """
     from deltalake import DeltaTable, write_deltalake
 
     target = str(path(output))
-    if replace_all or not exists(output):
+    if replace_all:
         write_deltalake(target, _table(rows), mode="overwrite", schema_mode="overwrite")
-    elif rows or drop:
-        # Deletions travel in the same merge as rows of kind "drop", so the change is one commit.
-        tombstones = [
-            {"key": k, "kind": "drop", "article_id": "", "source": "", "state": "quarantined"} for k in drop
-        ]
-        (
-            DeltaTable(target)
-            .merge(
-                _table([*rows, *tombstones]), predicate="t.key = s.key", source_alias="s", target_alias="t"
+    else:
+        known = set(index(output)) if exists(output) else set()
+        new = [r for r in rows if r["key"] not in known]
+        changed = [r for r in rows if r["key"] in known]
+        for i in range(0, len(new), WRITE_CHUNK):
+            mode = "append" if exists(output) else "overwrite"
+            write_deltalake(target, _table(new[i : i + WRITE_CHUNK]), mode=mode, schema_mode="merge")
+        drop = [k for k in drop if k in known]
+        if changed or drop:
+            # Deletions travel in the same merge as rows of kind "drop", so the change is one commit.
+            tomb = {"kind": "drop", "article_id": "", "source": "", "state": "quarantined"}
+            tombstones = [{"key": k, **tomb} for k in drop]
+            (
+                DeltaTable(target)
+                .merge(
+                    _table([*changed, *tombstones]),
+                    predicate="t.key = s.key",
+                    source_alias="s",
+                    target_alias="t",
+                )
+                .when_matched_delete(predicate="s.kind = 'drop'")
+                .when_matched_update_all(predicate="s.kind <> 'drop'")
+                .when_not_matched_insert_all(predicate="s.kind <> 'drop'")
+                .execute()
             )
-            .when_matched_delete(predicate="s.kind = 'drop'")
-            .when_matched_update_all(predicate="s.kind <> 'drop'")
-            .when_not_matched_insert_all(predicate="s.kind <> 'drop'")
-            .execute()
-        )
+    if not exists(output):  # nothing to write into a new store: it exists, empty
+        write_deltalake(target, _table([]), mode="overwrite")
     table = DeltaTable(target)
-    if len(table.file_uris()) > 32:
-        table.optimize.compact()
+    if len(table.file_uris()) > 64:
+        # Files of 64 MB, one at a time: compaction's memory stays bounded however large the store.
+        table.optimize.compact(target_size=64 * 2**20, max_concurrent_tasks=1)
     table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
 
 

@@ -275,3 +275,46 @@ def test_the_store_keeps_no_files_of_old_versions(tmp_path):
         a.write_text(f"Report {i}\n\n{STORIES[i].read_text(encoding='utf-8')}", encoding="utf-8")
         build([inp], out, extractor="rules")
     assert len(list((out / "store").glob("*.parquet"))) <= 2
+
+
+def test_new_articles_are_appended_in_chunks_and_a_run_killed_between_them_loses_nothing(
+    tmp_path, counted, monkeypatch
+):
+    import deltalake
+
+    from pipelines import store
+
+    monkeypatch.setattr(store, "WRITE_CHUNK", 4)
+    inp, out = tmp_path / "in", tmp_path / "o"
+    write_articles(inp, 0, 10)
+    real = deltalake.write_deltalake
+    commits = []
+
+    def dies_after_two_commits(*args, **kwargs):
+        if len(commits) == 2:
+            raise OSError("killed between commits")
+        commits.append(kwargs.get("mode"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deltalake, "write_deltalake", dies_after_two_commits)
+    failed = build([inp], out, extractor="rules")
+    assert failed.published is None and "killed between commits" in failed.error
+    assert not (out / "articles").exists()  # nothing was published
+    assert len(store.index(out)) == 8  # two commits of four articles each were stored
+
+    monkeypatch.setattr(deltalake, "write_deltalake", real)
+    counted.clear()
+    again = build([inp], out, extractor="rules")
+    assert again.error is None
+    assert len(counted) == 2  # only the two articles the killed run did not store
+    assert len(pd.read_parquet(out / "articles")) == 10
+
+    def history() -> list[dict]:
+        return deltalake.DeltaTable(str(out / "store")).history()
+
+    before = len(history())
+    write_articles(inp, 10, 2)
+    build([inp], out, extractor="rules")
+    operations = [h["operation"] for h in history()[: len(history()) - before]]
+    assert "WRITE" in operations and "MERGE" not in operations  # appended: no merge reads the table
+    assert len(pd.read_parquet(out / "articles")) == 12

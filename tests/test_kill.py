@@ -59,10 +59,11 @@ def test_sigkill_at_20_moments_never_tears_the_dataset_or_repeats_a_finished_cal
                 stderr=subprocess.DEVNULL,
             )
             if i % 2:
-                # Aim at publication: wait for the staging folder to appear, then a little more.
+                # Aim at publication: wait for the staging folder to appear, then a little more (the
+                # tables of 64 articles are written in milliseconds).
                 while p.poll() is None and not list((out / "runs").glob(".staging-*")):
-                    time.sleep(0.002)
-                time.sleep(rng.uniform(0, 0.05))
+                    time.sleep(0.0005)
+                time.sleep(rng.uniform(0, 0.004))
                 in_publication += bool(list((out / "runs").glob(".staging-*")))
             else:
                 # Aim at extraction: from the run's first model call on.

@@ -164,7 +164,7 @@ def published_dataset(
         {
             "path": dg.MetadataValue.path(str(result.output.resolve())),
             "run_id": result.run_id,
-            "articles": len(result.articles),
+            "articles": result.n_articles,
             "quarantine": len(result.quarantine),
             **table_metadata(len(result.events), "event"),
             "articles_by_state": dg.MetadataValue.json(counts["articles"]),
