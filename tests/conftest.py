@@ -29,3 +29,15 @@ def run_cli(*args, cwd=None, env=None, timeout=300):
     return subprocess.run(
         [str(exe), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
     )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End a server started in a session of its own, and everything it started."""
+    import os
+    import signal
+
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, stop
 
 BIN = Path(sys.executable).parent
 
@@ -71,9 +70,5 @@ def test_the_daemon_publishes_files_dropped_into_the_watched_folder(tmp_path):
         assert _published_sources(out) == set(dropped), (tmp_path / "daemon.log").read_text()[-3000:]
         assert len(pd.read_parquet(out / "events")) > 0
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
+        stop(daemon)
         log.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.build import build
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, stop
 
 BIN = Path(sys.executable).parent
 # A sentence of the sample article en_03: if it is found in Dagster's storage, an article's text is.
@@ -84,11 +83,7 @@ def test_dg_dev_serves_the_code_location(tmp_path):
         jobs = {j["name"] for n in answer["data"]["repositoriesOrError"]["nodes"] for j in n["jobs"]}
         assert "build_dataset" in jobs
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop(server)
 
 
 def _free_port() -> int:

@@ -18,9 +18,10 @@ build_dataset = dg.define_asset_job(
 
 
 def input_folder() -> Path | None:
-    """The folder the schedule and the sensor build (EVENTBUILDER_INPUT), or None."""
+    """The folder the schedule and the sensor build (EVENTBUILDER_INPUT), or None while it is unset or
+    not a folder."""
     raw = os.environ.get("EVENTBUILDER_INPUT", "")
-    return Path(raw) if raw else None
+    return Path(raw) if raw and Path(raw).is_dir() else None
 
 
 def build_run_config(folder: Path | None) -> dict:

@@ -18,7 +18,7 @@ from pipelines.defs.jobs import build_run_config, input_folder
 )
 def daily_build(context: dg.ScheduleEvaluationContext):
     folder = input_folder()
-    if folder is None or not folder.is_dir():
+    if folder is None:
         # Without this the schedule would rebuild the built-in sample every day.
         return dg.SkipReason("set EVENTBUILDER_INPUT to the folder of articles to build on a schedule")
     return dg.RunRequest(run_config=build_run_config(folder))

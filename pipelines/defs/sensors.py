@@ -36,7 +36,7 @@ def fingerprint(folder: Path) -> str:
 )
 def new_articles(context: dg.SensorEvaluationContext):
     folder = input_folder()
-    if folder is None or not folder.is_dir():
+    if folder is None:
         return dg.SkipReason("set EVENTBUILDER_INPUT to a folder of articles to watch")
     digest = fingerprint(folder)
     if not digest or digest == context.cursor:
