@@ -393,7 +393,7 @@ def publish(
         stored.update(store.rows(output, (failed | {r.source for r in ingested.rejected}) & stored.keys()))
         mentions = validated.events if events is None else events
         rows, drop, carried = run_rows(ingested, extraction, validated, mentions, run_id, stored)
-        store.write(output, rows, replace_all=ingested.full_refresh, drop=drop)
+        store.write(output, rows, replace_all=ingested.full_refresh, drop=drop, known=set(stored))
         del stored, rows
         run = {
             "read": len(ingested.articles) + len(ingested.rejected),

@@ -156,9 +156,16 @@ def _table(rows: list[dict]):
 WRITE_CHUNK = 2000  # rows per commit of new articles: the Delta writer holds about twice what it is given
 
 
-def write(output: Path, rows: list[dict], replace_all: bool = False, drop: list[str] = ()) -> None:
+def write(
+    output: Path,
+    rows: list[dict],
+    replace_all: bool = False,
+    drop: list[str] = (),
+    known: set[str] | None = None,
+) -> None:
     """Upsert ``rows`` and delete the ``drop`` keys by key (``replace_all``: the table becomes exactly
     ``rows``, in one commit). Then remove the files no version needs (the lock is held: no reader).
+    ``known``: the keys stored now, when the caller has read them already.
 
     Rows of new keys are appended, a commit per ``WRITE_CHUNK`` rows: memory stays bounded and no
     stored file is read. Changed rows and deletions travel in one merge, which reads the table. A run
@@ -171,7 +178,8 @@ def write(output: Path, rows: list[dict], replace_all: bool = False, drop: list[
     if replace_all:
         write_deltalake(target, _table(rows), mode="overwrite", schema_mode="overwrite")
     else:
-        known = set(index(output)) if exists(output) else set()
+        if known is None:
+            known = set(index(output)) if exists(output) else set()
         new = [r for r in rows if r["key"] not in known]
         changed = [r for r in rows if r["key"] in known]
         for i in range(0, len(new), WRITE_CHUNK):
