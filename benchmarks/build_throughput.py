@@ -22,7 +22,8 @@ from pathlib import Path
 from pipelines.defs.assets import sample_corpus
 from pipelines.extract import extract_all, get_extractor
 from pipelines.ingest import ingest
-from pipelines.publish import publish
+from pipelines.normalize import normalize_events
+from pipelines.publish import publish, store_batch
 from pipelines.validate import validate_all
 
 
@@ -59,7 +60,13 @@ def main() -> None:
         validated = validate_all(ingested.articles, extraction.events)
         t["validate"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        published = publish(tmp / "out", ingested, extraction, validated)
+        normalized = normalize_events(validated.events, ingested.articles)
+        t["normalize"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        summary = store_batch(tmp / "out", ingested, extraction, validated, normalized, "bench")
+        t["store"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        published = publish(tmp / "out", [summary], "bench", extractor=extraction.extractor)
         t["publish"] = time.perf_counter() - t0
         total = sum(t.values())
         n_events = len(published.events)

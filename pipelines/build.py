@@ -6,6 +6,7 @@ Out: a ``BuildResult`` with the published tables and the asset-check outcomes.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,78 +43,110 @@ def build(
     run_id: str = "",
     lock_wait: float = 0.0,
     full_refresh: bool = False,
+    batch_size: int = 0,
     **llm_settings,
 ) -> BuildResult:
     """Run the pipeline once into ``output``: ``paths`` are added to what it holds (``full_refresh``:
     the dataset becomes exactly ``paths``).
 
-    ``llm_settings``: ExtractorSettings fields (api_base, concurrency, max_calls, prefilter, cache_dir).
-    Raises ValueError for a bad run id and OutputError (OutputBusy) when the output folder cannot be
-    used or another run holds it longer than ``lock_wait`` seconds: all before any work. The lock
-    is held for the whole run; Dagster's scratch space lives under ``output/.tmp`` and outputs are
-    kept in memory, so no copy of the articles is left anywhere when the run is killed.
+    The inputs are cut into batches of ``batch_size`` files (default EVENTBUILDER_BATCH_SIZE, 2,000),
+    one Dagster run each, each adding its batch to the store; the last run publishes. So memory holds
+    one batch's texts, not every text. ``llm_settings``: ExtractorSettings fields (api_base,
+    concurrency, max_calls, prefilter, cache_dir). Raises ValueError for a bad run id,
+    FileNotFoundError for a missing input, and OutputError (OutputBusy) when the output folder cannot
+    be used or another run holds it longer than ``lock_wait`` seconds: all before any work. The lock
+    is held for the whole build; Dagster's scratch space lives under the output and outputs are kept
+    in memory, so no copy of the articles is left anywhere when the run is killed.
     """
-    import contextlib
     import shutil
 
     import dagster as dg
 
-    from pipelines import outdir
+    from pipelines import batches, ingest, outdir
     from pipelines.defs import assets, checks
     from pipelines.defs.resources import ExtractorSettings, OutputLocation
+    from pipelines.publish import new_run_id
 
     outdir.check_run_id(run_id)
     output = Path(output)
     outdir.check_output(output)
-    run_config = {
-        "ops": {
-            "articles": {"config": {"paths": [str(p) for p in paths], "full_refresh": full_refresh}},
-            "published_dataset": {"config": {"run_id": run_id}},
-        },
-        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-    }
+    run_id = run_id or new_run_id()
     with outdir.locked(output, lock_wait, run_id):
         outdir.init(output)
         outdir.clean_up(output, scratch=True)
         outdir.check_run_id_free(output, run_id)
+        found = ingest.walk(paths or [assets.sample_corpus()], exclude=[output])
+        parts = ingest.split(found, batch_size or batches.batch_size())
+        keys = [f"{run_id}-{i:04d}" for i in range(1, len(parts) + 1)]
+        for key, part in zip(keys, parts, strict=True):
+            batches.save(output, batches.Batch.of(key, run_id, part, full_refresh))
+        defs = dg.Definitions(
+            assets=dg.load_assets_from_modules([assets]),
+            asset_checks=dg.load_asset_checks_from_modules([checks]),
+            resources={
+                "extractor": ExtractorSettings(
+                    extractor=extractor,
+                    model=model,
+                    show_progress=show_progress,
+                    **{k: v for k, v in llm_settings.items() if v is not None},
+                ),
+                "output": OutputLocation(path=str(output), lock_wait=lock_wait),
+                "io_manager": dg.mem_io_manager,
+            },
+        )
+        job = defs.resolve_implicit_global_asset_job_def()
+        batch_assets = [
+            dg.AssetKey(k) for k in ("articles", "event_mentions", "validated_events", "normalized_events")
+        ] + [dg.AssetKey("stored_articles")]
+        run_config = {
+            "ops": {
+                "articles": {"config": {"run_id": run_id}},
+                "published_dataset": {"config": {"run_id": run_id}},
+            },
+            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+        }
         scratch = outdir.scratch_dir(output)
         try:
             with dg.DagsterInstance.ephemeral(tempdir=str(scratch)) as instance:
-                result = dg.materialize(
-                    [*dg.load_assets_from_modules([assets]), *dg.load_asset_checks_from_modules([checks])],
-                    resources={
-                        "extractor": ExtractorSettings(
-                            extractor=extractor,
-                            model=model,
-                            show_progress=show_progress,
-                            **{k: v for k, v in llm_settings.items() if v is not None},
-                        ),
-                        "output": OutputLocation(path=str(output), lock_wait=lock_wait),
-                        "io_manager": dg.mem_io_manager,
-                    },
-                    run_config=run_config,
-                    instance=instance,
-                    raise_on_error=False,
-                )
-                return _result(result)
+                instance.add_dynamic_partitions(assets.batches.name, keys)
+                checks_passed: dict[str, bool] = {}
+                for i, key in enumerate(keys):
+                    last = i == len(keys) - 1
+                    result = job.execute_in_process(
+                        run_config=run_config,
+                        instance=instance,
+                        partition_key=key,
+                        asset_selection=None if last else batch_assets,
+                        raise_on_error=False,
+                    )
+                    outcome = _result(result, checks_passed)
+                    if last or outcome.error:
+                        # These partitions live as long as this build's Dagster instance.
+                        batches.forget(output, keys)
+                        return outcome
+                raise AssertionError("unreachable: there is always a batch")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             with contextlib.suppress(OSError):
                 scratch.parent.rmdir()  # the scratch folder, when no other run's scratch is in it
 
 
-def _result(result) -> BuildResult:
-    checks = {ev.check_name: ev.passed for ev in result.get_asset_check_evaluations()}
+def _result(result, checks: dict[str, bool]) -> BuildResult:
+    """The outcome of one batch's run; ``checks``: the checks' outcomes so far, updated (a check
+    passes when it passed in every batch)."""
+    for ev in result.get_asset_check_evaluations():
+        checks[ev.check_name] = checks.get(ev.check_name, True) and ev.passed
     if result.success:
-        return BuildResult(result.output_for_node("published_dataset"), checks)
+        published = None
+        with contextlib.suppress(Exception):  # a batch run that does not publish has no such output
+            published = result.output_for_node("published_dataset")
+        return BuildResult(published, dict(checks))
     failures = [ev for ev in result.all_events if ev.is_step_failure]
     causes = [_cause(ev.step_failure_data.error) for ev in failures]
     error = "; ".join(dict.fromkeys(c[0] for c in causes)) or "the run failed"
     traceback = "\n\n".join(f"{ev.step_key}:\n{c[1]}" for ev, c in zip(failures, causes, strict=True))
     published = None
     if "published_dataset" not in {ev.step_key for ev in failures}:
-        try:
+        with contextlib.suppress(Exception):
             published = result.output_for_node("published_dataset")
-        except Exception:
-            published = None
-    return BuildResult(published, checks, error, traceback or None)
+    return BuildResult(published, dict(checks), error, traceback or None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.ingest import Ingested, source_file
+from pipelines.ingest import source_file
 from pipelines.parquet import read_files
 
 
@@ -35,7 +35,7 @@ def ungrounded_quotes(output: Path) -> list[str]:
     return ungrounded(read_table(output, "events", ["event_id", "evidence"]).to_pylist(), texts)
 
 
-def unaccounted_inputs(output: Path, ingested: Ingested) -> list[str]:
+def unaccounted_inputs(output: Path, inputs: list[str]) -> list[str]:
     """Files found with no article row, and sources with more than one row."""
     sources = [r["source"] for r in read_table(output, "articles", ["source"]).to_pylist()]
     counts: dict[str, int] = {}
@@ -43,5 +43,5 @@ def unaccounted_inputs(output: Path, ingested: Ingested) -> list[str]:
         counts[src] = counts.get(src, 0) + 1
     problems = [f"{s}: {n} rows" for s, n in counts.items() if n != 1]
     files_with_rows = {source_file(s) for s in counts}
-    problems += [f"{f}: no row" for f in ingested.inputs if f not in files_with_rows]
+    problems += [f"{f}: no row" for f in inputs if f not in files_with_rows]
     return problems

@@ -173,6 +173,15 @@ def build(
             help="Rebuild the dataset from PATHS alone (default: PATHS are added to what --output holds).",
         ),
     ] = False,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Files per batch: memory holds one batch's texts (default EVENTBUILDER_BATCH_SIZE or 2000).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Ingest articles, extract events, validate them and publish events/articles/quarantine as Parquet.
 
@@ -180,7 +189,8 @@ def build(
     metadata) replace their old events, and articles already extracted by the same extractor version
     are not extracted again. The published tables hold everything --output has accumulated.
 
-    Runs the same Dagster assets as the UI, in this process. Every run adds a complete version under
+    Runs the same Dagster assets as the UI, in this process, a run per batch of --batch-size files
+    (each adds its batch to OUTPUT/store/; the last publishes). Every build adds a complete version under
     OUTPUT/runs/ and switches OUTPUT/current to it at once. Exit status: 0 published (quarantined
     inputs and failed articles are reported, not fatal: a failed article keeps its earlier events);
     1 nothing published (nothing read, every article failed, or an error: the current version is
@@ -223,6 +233,7 @@ def build(
             run_id=run_id,
             lock_wait=wait,
             full_refresh=full_refresh,
+            batch_size=batch_size or 0,
             api_base=api_base,
             concurrency=concurrency or 0,
             max_calls=max_calls or 0,

@@ -822,9 +822,24 @@ def ingest(paths: Iterable[Path], exclude: Iterable[Path] = ()) -> Ingested:
     Duplicates (same cleaned text) and records re-using an earlier record's id are quarantined
     with a pointer to the first. ``exclude``: folders not to walk into (the output).
     """
+    return ingest_walk(walk(paths, exclude))
+
+
+def split(found: Walk, size: int) -> list[Walk]:
+    """A walk cut into batches of at most ``size`` files, in order; the paths met that are not files
+    to read (rejected, hidden) go with the first batch. Always at least one batch."""
+    size = max(1, size)
+    parts = [found.files[i : i + size] for i in range(0, len(found.files), size)] or [[]]
+    return [
+        Walk(files, list(found.rejected), list(found.ignored)) if i == 0 else Walk(files)
+        for i, files in enumerate(parts)
+    ]
+
+
+def ingest_walk(found: Walk) -> Ingested:
+    """Read the files a walk found (see ``ingest``)."""
     from pipelines.workers import map_chunks
 
-    found = walk(paths, exclude)
     result = Ingested([], list(found.rejected), ignored=found.ignored)
     result.inputs = [r.source for r in found.rejected]
     seen: dict[str, str] = {}  # content hash -> first source

@@ -48,6 +48,7 @@ class Published:
     carried: int = 0  # mentions kept from earlier runs for articles that failed now
     ignored: list[str] = field(default_factory=list)  # hidden input paths, not read
     run: dict = field(default_factory=dict)  # this run: inputs read, extracted, unchanged, failed
+    inputs: list[str] = field(default_factory=list)  # every path this run met
 
     def counts(self) -> dict:
         by_type: dict[str, int] = {}
@@ -85,15 +86,21 @@ def describe(reasons: list[tuple[str, int]], top: int = 3) -> str:
     return shown + (f"; {more} more" if more else "")
 
 
-def refusal(ingested: Ingested, extraction: Extraction) -> str | None:
-    """Why this run must not be published, if it must not: nothing read, or every article failed."""
-    if not ingested.articles:
-        met = Counter(r.reason for r in ingested.rejected)
+def refusal(batches: list[dict]) -> str | None:
+    """Why a build must not be published, if it must not: nothing read, or every article failed.
+
+    ``batches``: the summaries of the build's stored batches (see ``store_batch``).
+    """
+    n_articles = sum(b["articles"] for b in batches)
+    if not n_articles:
+        met: Counter = Counter()
+        for b in batches:
+            met.update(b["rejected_reasons"])
         detail = ", ".join(f"{n} {reason}" for reason, n in met.most_common()) or "no input files"
         return f"nothing was read: no article in the inputs ({detail})"
-    if ingested.articles and all(a.article_id in extraction.failed for a in ingested.articles):
-        reasons = top_reasons(extraction.failed.values())
-        return f"every article failed ({len(ingested.articles)}): {describe(reasons)}"
+    if sum(b["failed"] for b in batches) == n_articles:
+        reasons = top_reasons(r for b in batches for r in b["failed_reasons"])
+        return f"every article failed ({n_articles}): {describe(reasons)}"
     return None
 
 
@@ -111,12 +118,16 @@ def event_rows(
     when later sources join it.
     """
     rows = []
-    for ev in merge_sources(events):
+    taken: set[str] = set()
+    for ev in sorted(merge_sources(events), key=lambda e: e["event_id"]):
         row = dict(ev)
         if provenance:
             firsts = [provenance[t] for t in _quote_keys(ev) if t in provenance]
-            if firsts:
+            # Two events may quote one sentence: the earlier id goes to one of them, the other keeps
+            # its own.
+            if firsts and min(firsts)[1] not in taken:
                 row["event_id"] = min(firsts)[1]
+        taken.add(row["event_id"])
         row.update(acled_columns(ev))
         row["schema_version"] = schema_version()
         row["run_id"] = run_id
@@ -126,7 +137,7 @@ def event_rows(
 
 
 def _quote_keys(ev: dict) -> list[tuple]:
-    return [(x["article_id"], x["start"], x["end"]) for x in ev["evidence"]]
+    return [(x["article_id"], x["start"], x["end"], ev["event_type"]) for x in ev["evidence"]]
 
 
 def _rejected_row(rej, kind: str = "article") -> dict:
@@ -360,23 +371,69 @@ def _point(output: Path, run_id: str) -> None:
             path.symlink_to(Path("current") / name, target_is_directory=not name.endswith(".json"))
 
 
-def publish(
+def store_batch(
     output: Path,
     ingested: Ingested,
     extraction: Extraction,
     validated: Validated,
+    events: list[dict],
+    run_id: str,
+    lock_wait: float = 0.0,
+) -> dict:
+    """Add one batch's inputs to the output's store; returns the batch's summary for publication.
+
+    ``events``: the batch's normalised mentions. New articles are appended, changed ones replaced, and
+    rows whose file was read again and no longer yields them dropped, in commits of the store (see
+    ``store.write``). Nothing is published here: ``publish`` makes the version.
+    """
+    output = Path(output)
+    with outdir.locked(output, lock_wait, run_id):
+        outdir.check_output(output)
+        outdir.init(output)
+        # Every stored row without its text, and whole only the rows a failure now may keep.
+        stored = store.index(output)
+        failed = {a.key for a in ingested.articles if a.article_id in extraction.failed}
+        stored.update(store.rows(output, (failed | {r.source for r in ingested.rejected}) & stored.keys()))
+        rows, drop, carried = run_rows(ingested, extraction, validated, events, run_id, stored)
+        store.write(output, rows, drop=drop, known=set(stored))
+    reused = {a.key for a in ingested.articles if a.article_id in extraction.reused}
+    return {
+        "articles": len(ingested.articles),
+        "read": len(ingested.articles) + len(ingested.rejected),
+        "extracted": len(ingested.articles)
+        - len(extraction.reused)
+        - len(extraction.failed)
+        - len(extraction.duplicates),
+        "unchanged": len(extraction.reused),
+        "failed": len(extraction.failed),
+        "failed_reasons": [
+            extraction.failed[a.article_id] for a in ingested.articles if a.article_id in extraction.failed
+        ],
+        "rejected_reasons": dict(Counter(r.reason for r in ingested.rejected)),
+        "carried": carried,
+        "ignored": list(ingested.ignored),
+        "inputs": list(ingested.inputs),
+        "met": sorted({r["key"] for r in rows} | reused),
+    }
+
+
+def publish(
+    output: Path,
+    batches: list[dict],
     run_id: str | None = None,
-    events: list[dict] | None = None,
+    extractor: str = "",
+    keep: set[str] | None = None,
     lock_wait: float = 0.0,
 ) -> Published:
-    """Add this run's inputs to the output's store and publish a version of everything it holds.
+    """Publish a version of everything the store holds, after a build stored its ``batches`` (their
+    summaries, from ``store_batch``).
 
-    ``events``: the normalised mentions (default: the validated ones as they are). The output's lock
-    is held throughout (waiting up to ``lock_wait`` seconds for another run). Raises PublishRefused
-    when nothing was read or every article failed: the store and the current version stay as they are.
-    ``ingested.full_refresh``: the store becomes exactly this run's inputs.
+    Raises PublishRefused when the batches read nothing or every article in them failed: the current
+    version stays (what they stored stays in the store: failures keep the events they had).
+    ``keep`` (a full refresh): the store keeps only these keys (those its build met); the rest are
+    dropped in one commit, the last before the version is written.
     """
-    why = refusal(ingested, extraction)
+    why = refusal(batches)
     if why:
         raise PublishRefused(why)
     run_id = run_id or new_run_id()
@@ -387,24 +444,15 @@ def publish(
         outdir.init(output)
         outdir.clean_up(output, scratch=False)
         outdir.check_run_id_free(output, run_id)
-        # Every stored row without its text, and whole only the rows a failure now may keep.
-        stored = store.index(output)
-        failed = {a.key for a in ingested.articles if a.article_id in extraction.failed}
-        stored.update(store.rows(output, (failed | {r.source for r in ingested.rejected}) & stored.keys()))
-        mentions = validated.events if events is None else events
-        rows, drop, carried = run_rows(ingested, extraction, validated, mentions, run_id, stored)
-        store.write(output, rows, replace_all=ingested.full_refresh, drop=drop, known=set(stored))
-        del stored, rows
-        run = {
-            "read": len(ingested.articles) + len(ingested.rejected),
-            "extracted": len(ingested.articles)
-            - len(extraction.reused)
-            - len(extraction.failed)
-            - len(extraction.duplicates),
-            "unchanged": len(extraction.reused),
-            "failed": len(extraction.failed),
-        }
-        return write_version(output, run_id, extraction.extractor, carried, list(ingested.ignored), run)
+        if keep is not None:
+            stored = store.index(output)
+            store.write(output, [], drop=[k for k in stored if k not in keep], known=set(stored))
+        run = {k: sum(b[k] for b in batches) for k in ("read", "extracted", "unchanged", "failed")}
+        ignored = [p for b in batches for p in b["ignored"]]
+        carried = sum(b["carried"] for b in batches)
+        result = write_version(output, run_id, extractor, carried, ignored, run)
+        result.inputs = [p for b in batches for p in b["inputs"]]
+        return result
 
 
 def write_version(

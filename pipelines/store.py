@@ -128,11 +128,42 @@ def table(output: Path):
 
 
 def index(output: Path) -> dict[str, dict]:
-    """key -> the stored row's article_id, extraction_key, state, source and first_seen (no texts)."""
+    """key -> the stored row's article_id, extraction_key, state, source, first_seen and run_id (no
+    texts). A fresh dict each call, read once per table version: a batch's stages share one read."""
     if not exists(output):
         return {}
-    cols = ["key", "kind", "article_id", "extraction_key", "state", "source", "first_seen"]
-    return {r["key"]: r for r in _read(output, cols).to_pylist()}
+    from deltalake import DeltaTable
+
+    where = str(path(output))
+    version = DeltaTable(where).version()
+    # The commit file's identity too: a store removed and made again restarts at version 0.
+    commit = os.stat(path(output) / "_delta_log" / f"{version:020d}.json")
+    version = (version, commit.st_ino, commit.st_mtime_ns)
+    cached = _INDEX.get(where)
+    if cached is None or cached[0] != version:
+        cols = ["key", "kind", "article_id", "extraction_key", "state", "source", "first_seen", "run_id"]
+        _INDEX.clear()  # one table's index at a time
+        _INDEX[where] = cached = (version, _read(output, cols).to_pylist())
+    return {r["key"]: dict(r) for r in cached[1]}
+
+
+_INDEX: dict[str, tuple[tuple, list[dict]]] = {}
+
+
+def claimed(ingested, stored: dict[str, dict], run_id: str) -> None:
+    """Quarantine, as ``duplicate_id``, the articles whose key an earlier batch of the same build
+    stored from another source: a caller's id used twice, the two records in different batches."""
+    from pipelines.ingest import Rejected
+
+    keep = []
+    for a in ingested.articles:
+        prev = stored.get(a.key)
+        if prev and prev["run_id"] == run_id and prev["source"] != a.source:
+            detail = f"id {a.article_id!r} is already {prev['source']}'s"
+            ingested.rejected.append(Rejected(a.source, "duplicate_id", detail))
+        else:
+            keep.append(a)
+    ingested.articles = keep
 
 
 def rows(output: Path, keys: set[str]) -> dict[str, dict]:
@@ -159,13 +190,11 @@ WRITE_CHUNK = 2000  # rows per commit of new articles: the Delta writer holds ab
 def write(
     output: Path,
     rows: list[dict],
-    replace_all: bool = False,
     drop: list[str] = (),
     known: set[str] | None = None,
 ) -> None:
-    """Upsert ``rows`` and delete the ``drop`` keys by key (``replace_all``: the table becomes exactly
-    ``rows``, in one commit). Then remove the files no version needs (the lock is held: no reader).
-    ``known``: the keys stored now, when the caller has read them already.
+    """Upsert ``rows`` and delete the ``drop`` keys by key. Then remove the files no version needs
+    (the lock is held: no reader). ``known``: the keys stored now, when the caller has read them already.
 
     Rows of new keys are appended, a commit per ``WRITE_CHUNK`` rows: memory stays bounded and no
     stored file is read. Changed rows and deletions travel in one merge, which reads the table. A run
@@ -175,34 +204,31 @@ def write(
     from deltalake import DeltaTable, write_deltalake
 
     target = str(path(output))
-    if replace_all:
-        write_deltalake(target, _table(rows), mode="overwrite", schema_mode="overwrite")
-    else:
-        if known is None:
-            known = set(index(output)) if exists(output) else set()
-        new = [r for r in rows if r["key"] not in known]
-        changed = [r for r in rows if r["key"] in known]
-        for i in range(0, len(new), WRITE_CHUNK):
-            mode = "append" if exists(output) else "overwrite"
-            write_deltalake(target, _table(new[i : i + WRITE_CHUNK]), mode=mode, schema_mode="merge")
-        drop = [k for k in drop if k in known]
-        if changed or drop:
-            # Deletions travel in the same merge as rows of kind "drop", so the change is one commit.
-            tomb = {"kind": "drop", "article_id": "", "source": "", "state": "quarantined"}
-            tombstones = [{"key": k, **tomb} for k in drop]
-            (
-                DeltaTable(target)
-                .merge(
-                    _table([*changed, *tombstones]),
-                    predicate="t.key = s.key",
-                    source_alias="s",
-                    target_alias="t",
-                )
-                .when_matched_delete(predicate="s.kind = 'drop'")
-                .when_matched_update_all(predicate="s.kind <> 'drop'")
-                .when_not_matched_insert_all(predicate="s.kind <> 'drop'")
-                .execute()
+    if known is None:
+        known = set(index(output)) if exists(output) else set()
+    new = [r for r in rows if r["key"] not in known]
+    changed = [r for r in rows if r["key"] in known]
+    for i in range(0, len(new), WRITE_CHUNK):
+        mode = "append" if exists(output) else "overwrite"
+        write_deltalake(target, _table(new[i : i + WRITE_CHUNK]), mode=mode, schema_mode="merge")
+    drop = [k for k in drop if k in known]
+    if changed or drop:
+        # Deletions travel in the same merge as rows of kind "drop", so the change is one commit.
+        tomb = {"kind": "drop", "article_id": "", "source": "", "state": "quarantined"}
+        tombstones = [{"key": k, **tomb} for k in drop]
+        (
+            DeltaTable(target)
+            .merge(
+                _table([*changed, *tombstones]),
+                predicate="t.key = s.key",
+                source_alias="s",
+                target_alias="t",
             )
+            .when_matched_delete(predicate="s.kind = 'drop'")
+            .when_matched_update_all(predicate="s.kind <> 'drop'")
+            .when_not_matched_insert_all(predicate="s.kind <> 'drop'")
+            .execute()
+        )
     if not exists(output):  # nothing to write into a new store: it exists, empty
         write_deltalake(target, _table([]), mode="overwrite")
     table = DeltaTable(target)

@@ -97,8 +97,15 @@ def test_dagsters_runner_publishes_and_keeps_no_article_text_in_dagster_home(tmp
 
     home, out = tmp_path / "dagster_home", tmp_path / "out"
     home.mkdir()
+    # A run of the job is one batch, a partition of the instance (the UI's "add partition" does this).
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions("batches", ["sample"])
+    tags = '{"dagster/partition": "sample"}'
     r = subprocess.run(
-        [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "build_dataset"],
+        [
+            *(str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions"),
+            *("-j", "build_dataset", "--tags", tags),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

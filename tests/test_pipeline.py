@@ -51,6 +51,12 @@ def test_every_sample_article_has_exactly_one_state(sample_build):
     assert (arts["state"] == "no_events").sum() >= 1
 
 
+def test_every_published_event_has_its_own_id(sample_build):
+    # Two events quoting one sentence (a call and a resolution) once took the same id.
+    events = pd.read_parquet(sample_build[0] / "events")
+    assert events["event_id"].is_unique, events["event_id"][events["event_id"].duplicated()].tolist()
+
+
 def test_every_published_quote_is_verbatim_in_its_article(sample_build):
     out, _ = sample_build
     texts = dict(pd.read_parquet(out / "articles")[["article_id", "text"]].itertuples(index=False))
@@ -197,8 +203,12 @@ def test_definitions_load_with_assets_checks_and_job():
         "event_mentions",
         "validated_events",
         "normalized_events",
+        "stored_articles",
         "published_dataset",
     }
+    graph = repo.asset_graph
+    partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
+    assert partitioned == keys - {"published_dataset"}
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
     assert checks == {
         "events_match_schema",
@@ -229,26 +239,35 @@ def test_the_rules_path_never_imports_litellm(tmp_path):
     assert r.stdout.strip().splitlines()[-1] == "False"
 
 
-def test_sensor_requests_a_build_when_files_land_and_not_again(tmp_path, monkeypatch):
+def test_sensor_adds_a_partition_per_batch_of_new_files_and_not_again(tmp_path, monkeypatch):
+    import os
+
     import dagster as dg
 
     monkeypatch.setenv("EVENTBUILDER_INPUT", str(tmp_path))
+    monkeypatch.setenv("EVENTBUILDER_BATCH_SIZE", "2")
     from pipelines.defs.sensors import new_articles as sensor
 
     ctx = dg.build_sensor_context(cursor=None)
     assert isinstance(sensor(ctx), dg.SkipReason)  # empty folder
-    (tmp_path / "a.txt").write_text("Title\n\nEgypt called for a truce.", encoding="utf-8")
-    request = sensor(ctx)
-    assert isinstance(request, dg.RunRequest)
-    assert request.run_config["ops"]["articles"]["config"]["paths"] == [str(tmp_path)]
-    ctx2 = dg.build_sensor_context(cursor=ctx.cursor)
+    for name in "abc":
+        (tmp_path / f"{name}.txt").write_text(f"Title\n\nEgypt called for truce {name}.", encoding="utf-8")
+    result = sensor(ctx)
+    first, last = result.run_requests
+    # Two batches: two partitions, two runs; only the last publishes.
+    (added,) = result.dynamic_partitions_requests
+    assert added.partitions_def_name == "batches"
+    assert added.partition_keys == [first.partition_key, last.partition_key]
+    paths = [r.run_config["ops"]["articles"]["config"]["paths"] for r in (first, last)]
+    assert paths == [[str(tmp_path / "a.txt"), str(tmp_path / "b.txt")], [str(tmp_path / "c.txt")]]
+    assert dg.AssetKey("published_dataset") not in first.asset_selection and last.asset_selection is None
+    ctx2 = dg.build_sensor_context(cursor=result.cursor)
     assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
-    import os
-
-    old = tmp_path / "b.txt"
+    old = tmp_path / "d.txt"
     old.write_text("Title\n\nQatar called for a truce.", encoding="utf-8")
     os.utime(old, (1_000_000, 1_000_000))  # copied in with an old modification time (cp -p, rsync -a)
-    assert isinstance(sensor(ctx2), dg.RunRequest)
+    (only,) = sensor(ctx2).run_requests  # the new file alone
+    assert only.run_config["ops"]["articles"]["config"]["paths"] == [str(old)]
 
 
 def test_cli_llm_without_a_model_says_what_to_do(tmp_path, monkeypatch):
@@ -291,5 +310,8 @@ def test_the_schedule_skips_with_a_reason_when_no_input_folder_is_set(tmp_path, 
     skipped = schedule.evaluate_tick(dg.build_schedule_context())
     assert not skipped.run_requests and "EVENTBUILDER_INPUT" in skipped.skip_message
     monkeypatch.setenv("EVENTBUILDER_INPUT", str(tmp_path))
-    (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
-    assert request.run_config["ops"]["articles"]["config"]["paths"] == [str(tmp_path)]
+    (tmp_path / "a.txt").write_text("Title\n\nEgypt called for a truce.", encoding="utf-8")
+    with dg.instance_for_test() as instance:
+        (request,) = schedule(dg.build_schedule_context(instance=instance))
+        assert request.run_config["ops"]["articles"]["config"]["paths"] == [str(tmp_path / "a.txt")]
+        assert instance.get_dynamic_partitions("batches") == [request.partition_key]

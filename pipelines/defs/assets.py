@@ -1,7 +1,10 @@
 """The pipeline as Dagster assets, grouped by stage, with the checks that guard them.
 
 articles (ingest) -> event_mentions (extract) -> validated_events (validate)
--> normalized_events (normalize) -> published_dataset (publish; merges across sources).
+-> normalized_events (normalize) -> stored_articles (store) -> published_dataset (publish; merges
+across sources). The first five are partitioned by batch (``batches``, dynamic partitions: the CLI
+cuts its inputs into batches, the sensor adds one per batch of new files) and each adds its batch to
+the output's store; ``published_dataset`` is one asset over all of them, built from the store.
 Each asset calls the plain function of its stage; the logic and its tests live in those
 modules, not here. Each reports ``dagster/row_count`` and ``dagster/column_schema`` (from
 ``schemas/``).
@@ -17,17 +20,22 @@ from pipelines import publish as publish_stage
 from pipelines import validate as validate_stage
 from pipelines.defs.resources import ExtractorSettings, OutputLocation
 
+batches = dg.DynamicPartitionsDefinition(name="batches")
+
 
 class InputConfig(dg.Config):
-    """Input files or folders (none: the built-in sample corpus). They are added to what the output
-    holds; ``full_refresh``: the dataset becomes exactly these inputs."""
+    """A batch's input files or folders. None: the files registered for the batch (a re-run or a
+    backfill), else the built-in sample corpus. ``run_id``: the build the batch belongs to (default:
+    the partition key). ``full_refresh``: the dataset becomes exactly the build's inputs."""
 
     paths: list[str] = []
+    run_id: str = ""
     full_refresh: bool = False
 
 
 class PublishConfig(dg.Config):
-    """Run id written in every row (default: a new timestamped id)."""
+    """Version id written in every row (default: a new timestamped id); a build's batches and its
+    publication share it."""
 
     run_id: str = ""
 
@@ -47,17 +55,30 @@ def sample_corpus() -> Path:
 
 
 @dg.asset(
-    group_name="ingest", description="Input articles read, decoded and cleaned; bad inputs quarantined."
+    group_name="ingest",
+    partitions_def=batches,
+    description="A batch's input articles read, decoded and cleaned; bad inputs quarantined.",
 )
 def articles(
     context: dg.AssetExecutionContext, config: InputConfig, output: OutputLocation
 ) -> ingest_stage.Ingested:
-    from pipelines import outdir
+    from pipelines import batches as registry
+    from pipelines import outdir, store
 
-    outdir.check_output(output.folder())  # refuse a folder it cannot write or does not own, before any work
-    paths = [Path(p) for p in config.paths] or [sample_corpus()]
-    result = ingest_stage.ingest(paths, exclude=[output.folder()])
-    result.full_refresh = config.full_refresh
+    folder = output.folder()
+    outdir.check_output(folder)  # refuse a folder it cannot write or does not own, before any work
+    key = context.partition_key
+    batch = registry.load(folder, key)
+    if batch is None or config.paths:
+        paths = [Path(p) for p in config.paths] or [sample_corpus()]
+        found = ingest_stage.walk(paths, exclude=[folder])
+        batch = registry.Batch.of(key, config.run_id or key, found, config.full_refresh)
+        with outdir.locked(folder, output.wait(), batch.run_id):
+            outdir.init(folder)
+            registry.save(folder, batch)
+    result = ingest_stage.ingest_walk(batch.walk())
+    result.full_refresh = batch.full_refresh
+    store.claimed(result, store.index(folder), batch.run_id)
     context.add_output_metadata(
         {
             "articles": len(result.articles),
@@ -69,7 +90,7 @@ def articles(
     return result
 
 
-@dg.asset(group_name="extract", description="Candidate events of every article.")
+@dg.asset(group_name="extract", partitions_def=batches, description="Candidate events of every article.")
 def event_mentions(
     context: dg.AssetExecutionContext,
     articles: ingest_stage.Ingested,
@@ -109,7 +130,9 @@ def event_mentions(
 
 
 @dg.asset(
-    group_name="validate", description="Candidates that are grounded and schema-valid; the rest quarantined."
+    group_name="validate",
+    partitions_def=batches,
+    description="Candidates that are grounded and schema-valid; the rest quarantined.",
 )
 def validated_events(
     context: dg.AssetExecutionContext,
@@ -123,7 +146,11 @@ def validated_events(
     return result
 
 
-@dg.asset(group_name="normalize", description="Canonical actors, checked dates, geocoded places.")
+@dg.asset(
+    group_name="normalize",
+    partitions_def=batches,
+    description="Canonical actors, checked dates, geocoded places.",
+)
 def normalized_events(
     context: dg.AssetExecutionContext,
     articles: ingest_stage.Ingested,
@@ -140,30 +167,77 @@ def normalized_events(
     return result
 
 
-@dg.asset(group_name="publish", description="Parquet tables events, articles and quarantine.")
-def published_dataset(
+@dg.asset(
+    group_name="store",
+    partitions_def=batches,
+    description="The batch's articles, states and mentions added to the output's store (Delta Lake).",
+)
+def stored_articles(
     context: dg.AssetExecutionContext,
-    config: PublishConfig,
     articles: ingest_stage.Ingested,
     event_mentions: extract_stage.Extraction,
     validated_events: validate_stage.Validated,
     normalized_events: list[dict],
     output: OutputLocation,
-) -> publish_stage.Published:
-    result = publish_stage.publish(
-        output.folder(),
-        articles,
-        event_mentions,
-        validated_events,
-        run_id=config.run_id or None,
-        events=normalized_events,
-        lock_wait=output.wait(),
+) -> dict:
+    from pipelines import batches as registry
+
+    folder = output.folder()
+    batch = registry.load(folder, context.partition_key)
+    summary = publish_stage.store_batch(
+        folder, articles, event_mentions, validated_events, normalized_events, batch.run_id, output.wait()
     )
+    batch.summary = {**summary, "extractor": event_mentions.extractor}
+    registry.mark(folder, [batch], "stored")
+    counts = {k: summary[k] for k in ("read", "extracted", "unchanged", "failed", "carried")}
+    context.add_output_metadata({**counts, **table_metadata(len(summary["met"]), "article")})
+    # What the next step needs is in the store and the batch's record: only the counts travel.
+    return {"batch": batch.key, "run_id": batch.run_id, **counts}
+
+
+def _full_refresh(pending: list, run_id: str) -> set[str] | None:
+    """The keys a full refresh keeps: those its build's batches met (None: not a full refresh). Only
+    the publishing build's own batches decide: a full-refresh build that failed earlier does not make
+    a later build one."""
+    own = [b for b in pending if b.run_id == run_id]
+    if not any(b.full_refresh for b in own):
+        return None
+    return {k for b in own for k in b.summary["met"]}
+
+
+@dg.asset(
+    group_name="publish",
+    deps=[stored_articles],
+    description="Parquet tables events, articles and quarantine of everything the store holds.",
+)
+def published_dataset(
+    context: dg.AssetExecutionContext, config: PublishConfig, output: OutputLocation
+) -> publish_stage.Published:
+    from pipelines import batches as registry
+
+    folder = output.folder()
+    pending = registry.pending(folder)
+    summaries = [b.summary for b in pending]
+    try:
+        result = publish_stage.publish(
+            folder,
+            summaries,
+            run_id=config.run_id or None,
+            extractor=", ".join(sorted({s.get("extractor", "") for s in summaries})),
+            keep=_full_refresh(pending, config.run_id),
+            lock_wait=output.wait(),
+        )
+    except publish_stage.PublishRefused:
+        registry.mark(folder, pending, "refused")
+        raise
+    registry.mark(folder, pending, "published")
+    registry.drop_old(folder)
     counts = result.counts()
     context.add_output_metadata(
         {
             "path": dg.MetadataValue.path(str(result.output.resolve())),
             "run_id": result.run_id,
+            "batches": len(pending),
             "articles": result.n_articles,
             "quarantine": len(result.quarantine),
             **table_metadata(len(result.events), "event"),

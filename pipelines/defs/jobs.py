@@ -11,10 +11,17 @@ import dagster as dg
 
 build_dataset = dg.define_asset_job(
     "build_dataset",
-    selection=dg.AssetSelection.groups("ingest", "extract", "validate", "normalize", "publish"),
-    description="Ingest, extract, validate, normalise and publish: new articles are added to the dataset.",
+    selection=dg.AssetSelection.groups("ingest", "extract", "validate", "normalize", "store", "publish"),
+    description="Ingest, extract, validate, normalise and store one batch of articles, then publish "
+    "everything the store holds.",
     executor_def=dg.in_process_executor,
 )
+
+# A batch's own assets: a run of every batch but a request's last stores without publishing.
+BATCH_ASSETS = [
+    dg.AssetKey(k)
+    for k in ("articles", "event_mentions", "validated_events", "normalized_events", "stored_articles")
+]
 
 
 def input_folder() -> Path | None:
@@ -24,5 +31,45 @@ def input_folder() -> Path | None:
     return Path(raw) if raw and Path(raw).is_dir() else None
 
 
-def build_run_config(folder: Path | None) -> dict:
-    return {"ops": {"articles": {"config": {"paths": [str(folder)] if folder else []}}}}
+def _stamp(path: Path) -> int:
+    st = path.lstat()
+    return max(st.st_mtime_ns, st.st_ctime_ns)
+
+
+def changes(folder: Path, since: int = -1) -> tuple[list[Path], int]:
+    """The inputs under ``folder`` changed after the time stamp ``since`` (files to read, and files
+    of an unsupported type, to be quarantined), and the newest stamp seen."""
+    from pipelines.defs.resources import OutputLocation
+    from pipelines.ingest import walk
+
+    found = walk([folder], exclude=[OutputLocation().folder()])
+    paths = list(found.files) + [Path(r.source) for r in found.rejected if r.reason == "unsupported_type"]
+    stamps = {p: _stamp(p) for p in paths}
+    return [p for p in paths if stamps[p] > since], max(stamps.values(), default=since)
+
+
+def batch_requests(paths: list[Path], tag: str) -> tuple[list[str], list[dg.RunRequest]]:
+    """Partition keys and run requests for ``paths`` cut into batches (EVENTBUILDER_BATCH_SIZE files):
+    every run stores its batch, the last one also publishes. ``tag``: unique to this request."""
+    from pipelines.batches import batch_size
+
+    size = batch_size()
+    parts = [paths[i : i + size] for i in range(0, len(paths), size)] or [[]]
+    keys = [f"{tag}-{i:04d}" for i in range(1, len(parts) + 1)]
+    requests = [
+        dg.RunRequest(
+            run_key=key,
+            partition_key=key,
+            run_config=build_run_config(part, tag, publish=i == len(parts) - 1),
+            asset_selection=None if i == len(parts) - 1 else BATCH_ASSETS,
+        )
+        for i, (key, part) in enumerate(zip(keys, parts, strict=True))
+    ]
+    return keys, requests
+
+
+def build_run_config(paths: list[Path], run_id: str = "", publish: bool = True) -> dict:
+    ops: dict = {"articles": {"config": {"paths": [str(p) for p in paths], "run_id": run_id}}}
+    if publish:
+        ops["published_dataset"] = {"config": {"run_id": run_id}}
+    return {"ops": ops}
