@@ -56,13 +56,29 @@ def normalize_event(
 
 
 def normalize_events(events: list[dict], articles: list[Article]) -> list[dict]:
+    """Every event normalised, in the same order; a large batch in worker processes, an article's
+    events together (they share the years its text names)."""
+    from pipelines.workers import map_chunks
+
+    gazetteer()  # loaded here once, shared by forked workers
     by_id = {a.article_id: a for a in articles}
-    # The years written in an article: read from its text once for all of its events, when needed.
-    years = cache(lambda article_id: years_in(by_id[article_id].text))
+    positions: dict[str, list[int]] = {}
+    for i, e in enumerate(events):
+        positions.setdefault(e["evidence"][0]["article_id"], []).append(i)
+    groups = [(by_id.get(aid), [events[i] for i in idx]) for aid, idx in positions.items()]
+    out: list[dict] = [{}] * len(events)
+    for idx, done in zip(positions.values(), map_chunks(_normalize_groups, groups), strict=True):
+        for i, ev in zip(idx, done, strict=True):
+            out[i] = ev
+    return out
+
+
+def _normalize_groups(groups: list[tuple[Article | None, list[dict]]]) -> list[list[dict]]:
     out = []
-    for e in events:
-        article = by_id.get(e["evidence"][0]["article_id"])
-        out.append(normalize_event(e, article, partial(years, article.article_id) if article else None))
+    for article, events in groups:
+        # The years written in an article: read from its text once for all of its events, when needed.
+        years = cache(partial(years_in, article.text)) if article else None
+        out.append([normalize_event(e, article, years) for e in events])
     return out
 
 
