@@ -7,7 +7,8 @@ Out: a report dict: detection P/R/F1 per type and micro (one-to-one matching:
 same type and an evidence quote overlapping a gold anchor), argument scores on
 matched pairs (actor F1 per role with names folded through the actor dictionary,
 status/date/country accuracy), the grounding rate, and every false positive and
-miss with its article and quote.
+miss with its article and quote; where gold events carry a ``cluster`` (the same id for the same
+real event in every article that reports it), merge scores across articles (``merge_scores``).
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def score(pairs: list[tuple[dict, list[dict], list[dict], str]]) -> dict:
     actor_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     acc = {k: [0, 0] for k in ("status", "date", "country")}
     fps, misses = [], []
+    linked: list[tuple[str, int, str, str | None]] = []  # article, gold index, cluster, predicted id
     quotes = grounded = 0
     for doc, preds, raw, text in pairs:
         for cand in raw:
@@ -178,6 +180,8 @@ def score(pairs: list[tuple[dict, list[dict], list[dict], str]]) -> dict:
                 )
         for i, j in matched:
             p, g = preds[i], golds[j]
+            if g.get("cluster") is not None:
+                linked.append((doc["article"], j, g["cluster"], p.get("event_id")))
             pr, gr = _pred_roles(p), _gold_roles(g)
             for role in set(pr) | set(gr):
                 ps, gs = pr.get(role, set()), gr.get(role, set())
@@ -214,6 +218,51 @@ def score(pairs: list[tuple[dict, list[dict], list[dict], str]]) -> dict:
         },
         "false_positives": fps,
         "misses": misses,
+        "merge": merge_scores(linked) if linked else None,
+    }
+
+
+def merge_scores(linked: list[tuple[str, int, str, str | None]]) -> dict:
+    """How well mentions of one real event were merged across articles, on the matched gold events
+    that carry a ``cluster``: pairwise precision, recall and F1 of same-event links (a link: two gold
+    events whose predicted rows have one event id), B-cubed F1, and the pairs wrongly fused (one id,
+    two clusters) and wrongly split (one cluster, two ids)."""
+    items = [(f"{a}#{j}", c, e or f"unmerged:{a}#{j}") for a, j, c, e in linked]
+    tp = fp = fn = 0
+    fused, split = [], []
+    for x in range(len(items)):
+        for y in range(x + 1, len(items)):
+            (na, ca, ea), (nb, cb, eb) = items[x], items[y]
+            same_gold, same_pred = ca == cb, ea == eb
+            tp += same_gold and same_pred
+            if same_pred and not same_gold:
+                fp += 1
+                fused.append({"a": na, "b": nb, "clusters": [ca, cb], "event_id": ea})
+            elif same_gold and not same_pred:
+                fn += 1
+                split.append({"a": na, "b": nb, "cluster": ca, "event_ids": [ea, eb]})
+    gold_of: dict[str, set[str]] = defaultdict(set)
+    pred_of: dict[str, set[str]] = defaultdict(set)
+    for name, c, e in items:
+        gold_of[c].add(name)
+        pred_of[e].add(name)
+    bp = br = 0.0
+    for _name, c, e in items:
+        both = len(gold_of[c] & pred_of[e])
+        bp += both / len(pred_of[e])
+        br += both / len(gold_of[c])
+    bp, br = bp / len(items), br / len(items)
+    return {
+        "events": len(items),
+        "clusters": len(gold_of),
+        "pairwise": prf(tp, fp, fn),
+        "bcubed": {
+            "precision": round(bp, 4),
+            "recall": round(br, 4),
+            "f1": round(2 * bp * br / (bp + br), 4) if bp + br else 0.0,
+        },
+        "wrongly_fused": fused,
+        "wrongly_split": split,
     }
 
 
@@ -278,6 +327,17 @@ def run_eval(
             for a in arts
             if a.article_id in extraction.failed
         }
+        # Merged across articles as publication merges them: each mention carries its event's id.
+        from pipelines.merge import merge_sources
+
+        merged_id = {
+            (x["article_id"], x["start"], x["end"], ev["event_type"]): ev["event_id"]
+            for ev in merge_sources([dict(e) for e in normalized])
+            for x in ev["evidence"]
+        }
+        for e in normalized:
+            x = e["evidence"][0]
+            e["event_id"] = merged_id.get((x["article_id"], x["start"], x["end"], e["event_type"]))
         for doc, art in zip(gold, arts, strict=True):
             mine = [e for e in normalized if e["evidence"][0]["article_id"] == art.article_id]
             mine_raw = [e for e in raw if (e.get("evidence") or [{}])[0].get("article_id") == art.article_id]
@@ -325,6 +385,18 @@ def print_report(report: dict, show: int = 50) -> None:
         f"{g['grounded']}/{g['quotes']} quotes",
     )
     con.print(a)
+    m = report.get("merge")
+    if m:
+        pw, b3 = m["pairwise"], m["bcubed"]
+        con.print(
+            f"[bold]Merge across articles[/bold] ({m['events']} matched events in {m['clusters']} clusters): "
+            f"pairwise P {pw['precision']:.3f} R {pw['recall']:.3f} F1 {pw['f1']:.3f}; "
+            f"B-cubed F1 {b3['f1']:.3f}"
+        )
+        for pair in m["wrongly_fused"][:show]:
+            con.print(f"  fused: {pair['a']} + {pair['b']} ({' / '.join(pair['clusters'])})", markup=False)
+        for pair in m["wrongly_split"][:show]:
+            con.print(f"  split: {pair['a']} + {pair['b']} ({pair['cluster']})", markup=False)
     for title, key, field in (
         ("False positives", "false_positives", "quote"),
         ("Misses", "misses", "anchor"),

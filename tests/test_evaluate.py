@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,27 @@ def test_eval_end_to_end_on_a_folder(tmp_path):
     assert r["articles"] == 1
     assert r["grounding"]["rate"] == 1.0
     assert r["detection"]["micro"]["tp"] + r["detection"]["micro"]["fn"] == 3
+
+
+def test_merge_scores_count_links_fused_and_split_pairs():
+    from pipelines.evaluate import merge_scores
+
+    # Gold: a1, a2 and c1 report one event (x), b1 another (y). Predicted: a1, a2, b1 got one id (e1),
+    # c1 another (e2): one true link, two fused pairs (a-b), two split ones (a-c).
+    linked = [("a", 0, "x", "e1"), ("a", 1, "x", "e1"), ("b", 0, "y", "e1"), ("c", 0, "x", "e2")]
+    m = merge_scores(linked)
+    assert (m["pairwise"]["tp"], m["pairwise"]["fp"], m["pairwise"]["fn"]) == (1, 2, 2)
+    assert m["bcubed"]["precision"] == m["bcubed"]["recall"] == round(2 / 3, 4)
+    assert {(p["a"], p["b"]) for p in m["wrongly_fused"]} == {("a#0", "b#0"), ("a#1", "b#0")}
+    assert {(p["a"], p["b"]) for p in m["wrongly_split"]} == {("a#0", "c#0"), ("a#1", "c#0")}
+
+
+def test_eval_scores_the_merge_on_the_merge_development_set():
+    merge = Path(__file__).parent / "data" / "merge"
+    report = run_eval(merge / "gold", [merge / "articles"], extractor="rules")
+    m = report["merge"]
+    assert m is not None and m["clusters"] >= 5
+    pairs = m["pairwise"]
+    assert pairs["tp"] + pairs["fn"] > 0  # the set has events reported by several articles
+    for pair in m["wrongly_split"]:
+        assert pair["event_ids"][0] != pair["event_ids"][1]
