@@ -39,7 +39,7 @@ UNKNOWN_YEAR = "unknown"
 class Published:
     output: Path
     run_id: str
-    events: list[dict]
+    events_by_type: dict[str, int]  # the rows are on disk only: a large dataset's events would not fit
     quarantine: list[dict]
     n_articles: int = 0  # rows of the articles table (not held here: their texts can be gigabytes)
     article_states: dict[str, int] = field(default_factory=dict)
@@ -50,13 +50,14 @@ class Published:
     run: dict = field(default_factory=dict)  # this run: inputs read, extracted, unchanged, failed
     inputs: list[str] = field(default_factory=list)  # every path this run met
 
+    @property
+    def n_events(self) -> int:
+        return sum(self.events_by_type.values())
+
     def counts(self) -> dict:
-        by_type: dict[str, int] = {}
-        for e in self.events:
-            by_type[e["event_type"]] = by_type.get(e["event_type"], 0) + 1
         return {
             "articles": dict(self.article_states),
-            "events": by_type,
+            "events": dict(self.events_by_type),
             "quarantine": len(self.quarantine),
             "llm": {k: self.usage.get(k, 0) for k in USAGE},
             "carried_events": self.carried,
@@ -109,16 +110,19 @@ def new_run_id() -> str:
 
 
 def event_rows(
-    events: list[dict], run_id: str, provenance: dict[tuple, tuple[str, str]] | None = None
+    events: list[dict],
+    run_id: str,
+    provenance: dict[tuple, tuple[str, str]] | None = None,
+    taken: set[str] | None = None,
 ) -> list[dict]:
     """Published event rows: mentions merged across sources, with ACLED columns.
 
     ``provenance``: (article_id, start, end) of a quote -> (when its article was first stored, the id
     of its mention). A merged event takes the id of its earliest mention, so an event keeps its id
-    when later sources join it.
+    when later sources join it. ``taken``: ids given to rows made before (updated).
     """
     rows = []
-    taken: set[str] = set()
+    taken = set() if taken is None else taken
     for ev in sorted(merge_sources(events), key=lambda e: e["event_id"]):
         row = dict(ev)
         if provenance:
@@ -286,32 +290,76 @@ def run_rows(
     return rows, drop, carried
 
 
-def version_tables(stored: pa.Table, run_id: str) -> tuple[list[dict], pa.Table, list[dict]]:
-    """The published events, articles and quarantine of everything the store holds.
+def _year(date: str | None) -> str:
+    # "unknown" rather than Hive's null partition: pandas cannot read a null dictionary partition.
+    return (date or "")[:4] or UNKNOWN_YEAR
 
-    ``stored``: the store as Arrow. Events and quarantine rows are made in Python from the mentions
-    and rejections; the articles table stays in Arrow, so no Python object holds every text.
+
+def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) -> tuple[Counter, Counter]:
+    """The published events of every stored mention, written a group at a time under ``folder``.
+
+    ``light``: the store's key, kind, article_id, first_seen and mentions columns. Mentions merge
+    across articles only when their type is the same and their dates agree (so do their years), and
+    undated ones never do: the mentions of one type and year are merged together, the undated ones
+    ``chunk`` stored rows at a time. Memory holds one group, not the dataset. Returns the events by
+    type and the events citing each article.
     """
+    provenance: dict[tuple, tuple[str, str]] = {}
+    rows_of: dict[tuple[str, str], list[int]] = {}  # (year, type) -> store rows with such mentions
+    firsts = light.column("first_seen").to_pylist()
+    mentions_column = light.column("mentions")
+    for at in range(0, light.num_rows, chunk):
+        for i, raw in enumerate(mentions_column.slice(at, chunk).to_pylist(), start=at):
+            groups = set()
+            for m in json.loads(raw or "[]"):
+                first = (firsts[i] or "", event_id(m))
+                for t in _quote_keys(m):
+                    provenance[t] = min(provenance.get(t, first), first)
+                groups.add((_year(m.get("date")), m["event_type"]))
+            for g in groups:
+                rows_of.setdefault(g, []).append(i)
+    by_type: Counter = Counter()
+    cited: Counter = Counter()
+    taken: set[str] = set()
+    folder.mkdir(parents=True)
+    parts: Counter = Counter()
+    for (year, kind), rows in sorted(rows_of.items()):
+        step = chunk if year == UNKNOWN_YEAR else len(rows)
+        for at in range(0, len(rows), step):
+            raws = mentions_column.take(pa.array(rows[at : at + step], pa.int64())).to_pylist()
+            mentions = [
+                m
+                for raw in raws
+                for m in json.loads(raw)
+                if m["event_type"] == kind and _year(m.get("date")) == year
+            ]
+            events = event_rows(mentions, run_id, provenance, taken)
+            del mentions
+            for ev in events:
+                by_type[ev["event_type"]] += 1
+                cited.update({x["article_id"] for x in ev["evidence"]})
+            part = folder / f"year={year}"
+            part.mkdir(exist_ok=True)
+            name = f"part-{run_id}-{parts[year]}.parquet"
+            parts[year] += 1
+            pq.write_table(_table(events, "event"), part / name, compression="zstd")
+    if not rows_of:  # an empty table still gets a file, so that readers see its columns
+        pq.write_table(_table([], "event"), folder / f"part-{run_id}-0.parquet", compression="zstd")
+    return by_type, cited
+
+
+def article_table(stored: pa.Table, cited: Counter, run_id: str) -> tuple[pa.Table, list[dict]]:
+    """The published articles table of the store's rows (texts stay in Arrow) with each article's
+    events counted, and the quarantine rows."""
     import pyarrow.compute as pc
 
-    light = stored.select(["kind", "article_id", "first_seen", "mentions", "rejected"]).to_pylist()
-    mentions: list[dict] = []
-    provenance: dict[tuple, tuple[str, str]] = {}
-    for row in light:
-        for m in store.decode(row, "mentions"):
-            first = (row["first_seen"] or "", event_id(m))
-            for t in _quote_keys(m):
-                provenance[t] = min(provenance.get(t, first), first)
-            mentions.append(m)
-    events = event_rows(mentions, run_id, provenance)
-    cited: Counter = Counter()
-    for ev in events:
-        cited.update({x["article_id"] for x in ev["evidence"]})
     quarantine, n_rejected = [], []
-    for row in light:
-        rejected = store.decode(row, "rejected")
+    for kind, raw in zip(
+        stored.column("kind").to_pylist(), stored.column("rejected").to_pylist(), strict=True
+    ):
+        rejected = json.loads(raw or "[]")
         quarantine += [{**q, "run_id": run_id} for q in rejected]
-        if row["kind"] == "article":
+        if kind == "article":
             n_rejected.append(len(rejected))
     articles = stored.filter(pc.equal(stored.column("kind"), "article"))
     n_events = [cited.get(a, 0) for a in articles.column("article_id").to_pylist()]
@@ -330,32 +378,18 @@ def version_tables(stored: pa.Table, run_id: str) -> tuple[list[dict], pa.Table,
     columns = [
         computed[f.name] if f.name in computed else articles.column(f.name).cast(f.type) for f in schema
     ]
-    table = pa.Table.from_arrays(columns, schema=schema).sort_by("source")
-    return events, table, quarantine
+    return pa.Table.from_arrays(columns, schema=schema).sort_by("source"), quarantine
 
 
 def _table(rows: list[dict], name: str) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=arrow_schema(name))
 
 
-def _write(table: pa.Table, folder: Path, partition_by_year: bool, run_id: str) -> None:
-    """One zstd Parquet file, or one per year in Hive folders (``year=2024/``) that pandas, pyarrow
-    and DuckDB read as a ``year`` column. Written with pyarrow.parquet alone: importing pyarrow.dataset
-    would add 0.3 s to every build's start-up."""
+def _write(table: pa.Table, folder: Path, run_id: str) -> None:
+    """One zstd Parquet file, written with pyarrow.parquet alone: importing pyarrow.dataset would add
+    0.3 s to every build's start-up."""
     folder.mkdir(parents=True)
-    if not partition_by_year or table.num_rows == 0:
-        # An empty table still gets a file, so that readers see its columns.
-        pq.write_table(table, folder / f"part-{run_id}-0.parquet", compression="zstd")
-        return
-    # "unknown" rather than Hive's null partition: pandas cannot read a null dictionary partition.
-    years = [(d or "")[:4] or UNKNOWN_YEAR for d in table.column("date").to_pylist()]
-    rows_of: dict[str, list[int]] = {}
-    for i, year in enumerate(years):
-        rows_of.setdefault(year, []).append(i)
-    for year, rows in sorted(rows_of.items()):
-        part = folder / f"year={year}"
-        part.mkdir()
-        pq.write_table(table.take(rows), part / f"part-{run_id}-0.parquet", compression="zstd")
+    pq.write_table(table, folder / f"part-{run_id}-0.parquet", compression="zstd")
 
 
 def _point(output: Path, run_id: str) -> None:
@@ -466,36 +500,40 @@ def write_version(
     """Write the tables of what the store holds as version ``run_id`` and make it current (lock held)."""
     import pyarrow.compute as pc
 
-    events, articles, quarantine = version_tables(store.table(output), run_id)
-    states = articles.column("state")
-    failed = articles.filter(pc.equal(states, "failed")).column("reason").to_pylist()
-    result = Published(
-        output,
-        run_id,
-        events,
-        quarantine,
-        n_articles=articles.num_rows,
-        article_states={v["values"]: v["counts"] for v in pc.value_counts(states).to_pylist()},
-        usage={k: pc.sum(articles.column(k)).as_py() or 0 for k in USAGE},
-        failed_reasons=failed,
-        carried=carried,
-        ignored=ignored or [],
-        run=run or {},
-    )
     (output / "runs").mkdir(exist_ok=True)
     staging = output / "runs" / f".staging-{run_id}"
     staging.mkdir()
     try:
-        _write(_table(events, "event"), staging / "events", True, run_id)
-        _write(articles, staging / "articles", False, run_id)
-        _write(_table(quarantine, "quarantine"), staging / "quarantine", False, run_id)
+        light = store.table(output, ["key", "kind", "article_id", "first_seen", "mentions"])
+        by_type, cited = write_events(light, staging / "events", run_id)
+        del light
+        skip = {"key", "extraction_key", "first_seen", "mentions"}
+        columns = [n for n in store.store_schema().names if n not in skip]
+        articles, quarantine = article_table(store.table(output, columns), cited, run_id)
+        states = articles.column("state")
+        result = Published(
+            output,
+            run_id,
+            dict(by_type),
+            quarantine,
+            n_articles=articles.num_rows,
+            article_states={v["values"]: v["counts"] for v in pc.value_counts(states).to_pylist()},
+            usage={k: pc.sum(articles.column(k)).as_py() or 0 for k in USAGE},
+            failed_reasons=articles.filter(pc.equal(states, "failed")).column("reason").to_pylist(),
+            carried=carried,
+            ignored=ignored or [],
+            run=run or {},
+        )
+        _write(articles, staging / "articles", run_id)
+        del articles
+        _write(_table(quarantine, "quarantine"), staging / "quarantine", run_id)
         manifest = {
             "run_id": run_id,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "schema_version": schema_version(),
             "extractor": extractor,
             "counts": result.counts(),
-            "rows": {"events": len(events), "articles": articles.num_rows, "quarantine": len(quarantine)},
+            "rows": {"events": result.n_events, "articles": result.n_articles, "quarantine": len(quarantine)},
             "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
         }
         (staging / "_manifest.json").write_text(

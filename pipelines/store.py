@@ -120,11 +120,13 @@ def _read(output: Path, columns: list[str] | None = None):
     return read_files(files, columns or schema.names, schema)
 
 
-def table(output: Path):
-    """Every stored row as one Arrow table (texts as Arrow buffers, not Python objects)."""
+def table(output: Path, columns: list[str] | None = None):
+    """Every stored row as one Arrow table (texts as Arrow buffers, not Python objects); ``columns``:
+    only these."""
     if not exists(output):
-        return store_schema().empty_table()
-    return _read(output)
+        empty = store_schema().empty_table()
+        return empty.select(columns) if columns else empty
+    return _read(output, columns)
 
 
 def index(output: Path) -> dict[str, dict]:

@@ -173,7 +173,8 @@ def test_an_article_that_fails_now_keeps_its_earlier_events(tmp_path):
         first = build(
             [inp], out, extractor="llm", model=MODEL, api_base=srv.api_base, cache_dir=str(tmp_path / "c1")
         )
-    ids = sorted(e["event_id"] for e in first.published.events)
+    ids = sorted(pd.read_parquet(out / "events")["event_id"])
+    assert first.published.n_events == len(ids)
     assert len(ids) == 2
     bad = Script({"Egypt urges": [{"content": answer(CEASEFIRE)}], "Qatar urges": [{"status": 400}]})
     # Another model: both articles are extracted again (an unchanged article is not), and b.txt fails.

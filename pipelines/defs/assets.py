@@ -240,7 +240,7 @@ def published_dataset(
             "batches": len(pending),
             "articles": result.n_articles,
             "quarantine": len(result.quarantine),
-            **table_metadata(len(result.events), "event"),
+            **table_metadata(result.n_events, "event"),
             "articles_by_state": dg.MetadataValue.json(counts["articles"]),
             "events_by_type": dg.MetadataValue.json(counts["events"]),
         }
