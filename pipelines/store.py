@@ -21,6 +21,8 @@ import os
 from functools import cache
 from pathlib import Path
 
+from pipelines.data import files_digest
+
 STORE = "store"
 EXTRA_COLUMNS = ("key", "kind", "extraction_key", "first_seen", "mentions", "rejected")
 
@@ -50,18 +52,6 @@ def path(output: Path) -> Path:
 # --- versions ----------------------------------------------------------------------
 
 
-@cache
-def _files_digest(files: tuple[str, ...]) -> str:
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f.encode())
-        try:
-            h.update(Path(f).read_bytes())
-        except OSError:
-            h.update(b"<missing>")
-    return h.hexdigest()[:16]
-
-
 def normalization_version() -> str:
     """The code and data that turn an extractor's events into stored mentions."""
     return _normalization_version(os.environ.get("EVENTBUILDER_ACTORS", ""))
@@ -79,12 +69,12 @@ def _normalization_version(user_actors: str) -> str:
     files += [f for f in user_actors.split(":") if f]
     from pipelines.schema import schema_version
 
-    return f"{schema_version()}:{_files_digest(tuple(files))}"
+    return f"{schema_version()}:{files_digest(tuple(files))}"
 
 
 def rules_version() -> str:
     root = Path(__file__).resolve().parent
-    return f"rules:{_files_digest((str(root / 'extract' / 'rules.py'),))}"
+    return f"rules:{files_digest((str(root / 'extract' / 'rules.py'),))}"
 
 
 def extraction_key(extractor_version: str, article) -> str:

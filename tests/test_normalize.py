@@ -1,5 +1,7 @@
 """Normalisation: dates of every month family, actors in both scripts, places, ACLED columns."""
 
+import os
+
 import pytest
 
 from pipelines.ingest import Article, article_id
@@ -246,3 +248,26 @@ def test_a_users_actor_file_extends_and_overrides_the_dictionary(tmp_path, monke
     finally:
         monkeypatch.delenv("EVENTBUILDER_ACTORS")
         gazetteer.cache_clear()
+
+
+def test_the_dictionary_is_kept_built_between_processes_and_a_bad_copy_is_rebuilt(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "from pipelines.normalize.gazetteer import gazetteer; from pipelines.textnorm import fold; "
+        "print(sorted(m.entry.name for m in gazetteer().find_actors(fold('دعت مصر وقطر. Turkey'))))"
+    )
+    env = {**os.environ, "EVENTBUILDER_DATA_CACHE": str(tmp_path / "cache")}
+
+    def run() -> str:
+        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    first = run()
+    assert first == "['Egypt', 'Qatar', 'Turkey']"
+    (kept,) = (tmp_path / "cache").glob("gazetteer-*.pickle")
+    assert run() == first
+    kept.write_bytes(b"not a pickle")
+    assert run() == first and kept.read_bytes() != b"not a pickle"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 
@@ -19,3 +21,16 @@ def load_yaml(name: str) -> Any:
     # libyaml's loader when PyYAML was built with it: the same documents, about 7x faster to load.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(data_path(name).read_text(encoding="utf-8"), Loader=loader)
+
+
+@cache
+def files_digest(files: tuple[str, ...]) -> str:
+    """A short digest of these files' paths and contents (a missing file counts as such)."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.encode())
+        try:
+            h.update(Path(f).read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+    return h.hexdigest()[:16]
