@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import re
 from bisect import insort
 from collections.abc import Iterable, Iterator
 
@@ -58,8 +59,24 @@ def _materiel_list(ev: dict) -> list[str]:
     return [m.strip() for m in raw.split(",") if m.strip()]
 
 
+# Words that name no particular materiel: they never tell two shipments apart.
+_GENERIC_MATERIEL = {"weapon", "arm", "military", "equipment", "aid", "materiel", "hardware", "supplie"}
+
+
 def _materiel(ev: dict) -> set[str]:
-    return set(_materiel_list(ev))
+    """The specific words of an event's materiel, plurals folded: "armoured vehicles and air-defence
+    systems" and "military vehicles" share "vehicle"; "troops" and "mercenaries" share nothing."""
+    words = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", (ev.get("materiel") or "").lower())
+    return {w.removesuffix("s") for w in words if len(w) > 3} - _GENERIC_MATERIEL
+
+
+def symbol_key(symbol: str | None) -> str | None:
+    """A resolution's symbol as written in any report: "S/RES/2786 (2025)" and "2786" are "2786";
+    "A/RES/ES-10/21" is "ES-10/21"."""
+    if not symbol:
+        return None
+    s = re.sub(r"\s*\(\d{4}\)\s*$", "", str(symbol)).upper().replace(" ", "")
+    return s.split("RES/", 1)[-1] or None
 
 
 def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
@@ -69,6 +86,15 @@ def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
         return False
     if cross_source and a["status"] != b["status"]:
         return False
+    if a["event_type"] == "resolution":
+        # Two texts adopted at one meeting: told apart by their symbols, else by what they are about.
+        sa, sb = symbol_key(a.get("symbol")), symbol_key(b.get("symbol"))
+        if sa and sb and sa != sb:
+            return False
+        ta, tb = set(a.get("topics") or ()), set(b.get("topics") or ())
+        # Within an article, topics are found sentence by sentence: there they tell nothing apart.
+        if cross_source and not (sa and sb) and ta and tb and not ta & tb:
+            return False
     if a["event_type"] == "resolution" and a["status"] != b["status"]:
         # Adopted one day, vetoed another: two acts. A draft and its outcome, or a failure told as a
         # block, are one.

@@ -1,6 +1,7 @@
 """The LLM extractor against a real OpenAI-compatible server on 127.0.0.1 (never the internet)."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -367,23 +368,50 @@ def test_build_with_the_llm_extractor_publishes_and_accounts_for_every_article(t
     assert again.published.run == {"read": 4, "extracted": 0, "unchanged": 2, "failed": 1}
 
 
-def test_eval_with_the_llm_extractor_scores_a_model_that_answers_the_gold_perfectly(tmp_path):
-    """Plumbing end to end: prompt, answer, grounding, normalisation and scoring on the sample corpus."""
-    from pipelines.evaluate import load_gold, run_eval
-
-    from .conftest import SAMPLE, SAMPLE_GOLD
+def gold_replies(gold_dir: Path, articles: Path) -> dict:
+    """A scripted model's answers: each article's gold events, keyed by the article's headline."""
+    from pipelines.evaluate import load_gold
 
     replies = {}
-    for doc in load_gold(SAMPLE_GOLD):
-        title = (SAMPLE / doc["article"]).read_text(encoding="utf-8").split("\n", 1)[0]
+    for doc in load_gold(gold_dir):
+        title = (articles / doc["article"]).read_text(encoding="utf-8").split("\n", 1)[0]
         events = []
         for g in doc["events"]:
-            ev = {k: v for k, v in g.items() if k not in {"anchors", "actors"}}
+            ev = {k: v for k, v in g.items() if k not in {"anchors", "actors", "cluster"}}
             ev["actors"] = [{"role": r, "name": n} for r, names in g["actors"].items() for n in names]
             ev["evidence"] = [{"quote": a} for a in g["anchors"]]
             events.append(ev)
         replies[title] = [{"content": json.dumps({"events": events}, ensure_ascii=False)}]
-    script = Script(replies)
+    return replies
+
+
+def test_the_merge_of_perfect_answers_links_the_sources_and_keeps_look_alikes_apart(tmp_path):
+    """The merge development set answered with its gold: what is left to score is the merge."""
+    from pipelines.evaluate import run_eval
+
+    merge = Path(__file__).parent / "data" / "merge"
+    with LLMServer(Script(gold_replies(merge / "gold", merge / "articles"))) as srv:
+        report = run_eval(
+            merge / "gold",
+            [merge / "articles"],
+            extractor="llm",
+            model=MODEL,
+            api_base=srv.api_base,
+            cache_dir=tmp_path / "cache",
+        )
+    assert report["detection"]["micro"]["f1"] == 1.0
+    m = report["merge"]
+    assert m["wrongly_fused"] == []  # two resolutions of one day, a veto and a later adoption, ...
+    assert m["pairwise"]["f1"] >= 0.9, m["wrongly_split"]
+
+
+def test_eval_with_the_llm_extractor_scores_a_model_that_answers_the_gold_perfectly(tmp_path):
+    """Plumbing end to end: prompt, answer, grounding, normalisation and scoring on the sample corpus."""
+    from pipelines.evaluate import run_eval
+
+    from .conftest import SAMPLE, SAMPLE_GOLD
+
+    script = Script(gold_replies(SAMPLE_GOLD, SAMPLE))
     with LLMServer(script) as srv:
         report = run_eval(
             SAMPLE_GOLD,
