@@ -8,8 +8,10 @@ of each type's status list in the schema), the most precise date, and a stable
 Within an article (``coreference``) mentions merge when their type and key
 actors agree (the body of a resolution, the callers of a ceasefire call, the
 supplier or recipient of a delivery) and their dates do not conflict. Across
-articles (``merge_sources``) the date must also be known and equal, since an
-undated "Russia called for a ceasefire" in two articles may be two calls.
+articles (``merge_sources``) the date must also be known and agree (and the
+status, symbols, topics and materiel), since an undated "Russia called for a
+ceasefire" in two articles may be two calls; an undated mention joins a dated
+event only on a strong identity (``join_undated``), never another undated one.
 """
 
 from __future__ import annotations
@@ -36,14 +38,9 @@ _GEO = ("location", "admin1", "latitude", "longitude", "geo_precision", "country
 def _keys(ev: dict) -> tuple[set[str], frozenset[str]]:
     """Names in the first key role that has any, and the set of their states."""
     for role in _KEY_ROLES.get(ev["event_type"], ()):
-        actors = [a for a in ev.get("actors", []) if a["role"] == role]
-        if actors:
-            # A state and its officials stand for each other; armed groups of one country do not.
-            states = frozenset(
-                a.get("iso3") if a.get("actor_type") in {"state", "official"} and a.get("iso3") else a["name"]
-                for a in actors
-            )
-            return {a["name"] for a in actors}, states
+        names = {a["name"] for a in ev.get("actors", []) if a["role"] == role}
+        if names:
+            return names, _states(ev, role)
     return set(), frozenset()
 
 
@@ -255,10 +252,6 @@ def _cluster(events: Iterable[dict], cross_source: bool) -> list[dict]:
     evidence: dict[int, tuple[list[dict], set[tuple]]] = {}
     for ev in events:
         key = (ev["event_type"], ev["status"], (ev.get("date") or "")[:4]) if cross_source else ()
-        if cross_source and not ev.get("date"):
-            merged.append(ev)  # an undated event never merges across sources
-            bucket_of.append(None)
-            continue
         for i in candidates.find(ev, key):
             if same_event(merged[i], ev, cross_source):
                 if i not in evidence:
@@ -317,9 +310,97 @@ def event_id(ev: dict) -> str:
     return hashlib.sha256(json.dumps([ev["event_type"], key, sorted(names)]).encode()).hexdigest()[:16]
 
 
-def merge_sources(events: list[dict]) -> list[dict]:
-    """Merge the same event reported by several articles; set event_id and source_count."""
-    merged = _cluster(events, cross_source=True)
+def _states(ev: dict, role: str) -> frozenset[str]:
+    # A state and its officials stand for each other; armed groups of one country do not.
+    return frozenset(
+        a.get("iso3") if a.get("actor_type") in {"state", "official"} and a.get("iso3") else a["name"]
+        for a in ev.get("actors", [])
+        if a["role"] == role
+    )
+
+
+def strong_identity(dated: dict, undated: dict) -> bool:
+    """Whether an undated mention names the same event as a dated record on more than its date: the
+    same symbol and body (a resolution), the same callers' states on the same conflict (a ceasefire
+    call), the same supplier and recipient and the same kind of materiel (a delivery); and the same
+    status."""
+    kind = dated["event_type"]
+    if kind != undated["event_type"] or dated["status"] != undated["status"]:
+        return False
+    if kind == "resolution":
+        symbol = symbol_key(dated.get("symbol"))
+        return (
+            bool(symbol)
+            and symbol == symbol_key(undated.get("symbol"))
+            and bool(_keys(dated)[0] & _keys(undated)[0])
+        )
+    if kind == "ceasefire_call":
+        callers = _states(dated, "caller")
+        return (
+            bool(callers)
+            and callers == _states(undated, "caller")
+            and bool(dated.get("conflict_country"))
+            and dated.get("conflict_country") == undated.get("conflict_country")
+        )
+    sides = [_states(dated, r) for r in ("supplier", "recipient")]
+    return (
+        all(sides)
+        and sides == [_states(undated, r) for r in ("supplier", "recipient")]
+        and bool(_materiel(dated) & _materiel(undated))
+    )
+
+
+def _reported_within(date: str, published: str | None, days: int = 62) -> bool:
+    """Whether an event of ``date`` (any precision) can be what an article published on ``published``
+    reports: on or before that day, and not long before."""
+    if not published:
+        return True
+    import datetime as dt
+
+    try:
+        pub = dt.date.fromisoformat(published)
+        start = dt.date.fromisoformat((date + "-01-01")[:10] if len(date) == 4 else (date + "-01")[:10])
+    except ValueError:
+        return True
+    return start <= pub and (pub - start).days <= days
+
+
+def join_undated(
+    records: list[dict], undated: list[dict], published: dict[str, str | None] | None = None
+) -> tuple[list[tuple[int, dict]], list[dict]]:
+    """Which undated mentions join a dated record: those whose identity is strong (``strong_identity``)
+    with exactly one dated record that their article's publication date (``published``: article id ->
+    date) allows. Returns (record index, mention) joins and the mentions left on their own; two
+    undated mentions are never merged."""
+    by_kind: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        if r.get("date"):
+            by_kind.setdefault(r["event_type"], []).append(i)
+    joins, alone = [], []
+    for u in undated:
+        pub = (published or {}).get(u["evidence"][0]["article_id"])
+        fits = [
+            i
+            for i in by_kind.get(u["event_type"], [])
+            if strong_identity(records[i], u) and _reported_within(records[i]["date"], pub)
+        ]
+        if len(fits) == 1:
+            joins.append((fits[0], u))
+        else:
+            alone.append(u)
+    return joins, alone
+
+
+def merge_sources(events: list[dict], published: dict[str, str | None] | None = None) -> list[dict]:
+    """Merge the same event reported by several articles; set event_id and source_count.
+
+    Dated mentions merge when ``same_event`` says so; an undated one joins a dated event only on a
+    strong identity (``join_undated``; ``published``: article id -> publication date)."""
+    merged = _cluster([e for e in events if e.get("date")], cross_source=True)
+    joins, alone = join_undated(merged, [e for e in events if not e.get("date")], published)
+    for i, u in joins:
+        merged[i] = combine(merged[i], u)
+    merged += alone
     for ev in merged:
         ev["source_count"] = len({x["article_id"] for x in ev["evidence"]})
         ev["event_id"] = event_id(ev)

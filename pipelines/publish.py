@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from pipelines import outdir, store
 from pipelines.extract import Extraction
 from pipelines.ingest import Ingested, source_file
-from pipelines.merge import event_id, merge_sources
+from pipelines.merge import combine, event_id, join_undated, merge_sources
 from pipelines.normalize import acled_columns
 from pipelines.schema import arrow_schema, schema_version
 from pipelines.validate import Validated
@@ -295,18 +295,26 @@ def _year(date: str | None) -> str:
     return (date or "")[:4] or UNKNOWN_YEAR
 
 
+_SLIM = ("event_type", "status", "date", "actors", "symbol", "conflict_country", "materiel")
+
+
 def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) -> tuple[Counter, Counter]:
     """The published events of every stored mention, written a group at a time under ``folder``.
 
-    ``light``: the store's key, kind, article_id, first_seen and mentions columns. Mentions merge
-    across articles only when their type is the same and their dates agree (so do their years), and
-    undated ones never do: the mentions of one type and year are merged together, the undated ones
-    ``chunk`` stored rows at a time. Memory holds one group, not the dataset. Returns the events by
-    type and the events citing each article.
+    ``light``: the store's kind, article_id, published, first_seen and mentions columns. Dated
+    mentions merge across articles only when their type is the same and their dates agree (so do their
+    years): the mentions of one type and year are merged and written together. Undated ones, ``chunk``
+    stored rows at a time, join the one dated event they strongly match (``merge.join_undated``,
+    which sees every dated event through a few fields kept of each), else stay rows of their own; the
+    files holding events that gained sources are written again. Memory holds one group, not the
+    dataset. Returns the events by type and the events citing each article.
     """
     provenance: dict[tuple, tuple[str, str]] = {}
     rows_of: dict[tuple[str, str], list[int]] = {}  # (year, type) -> store rows with such mentions
     firsts = light.column("first_seen").to_pylist()
+    published = dict(
+        zip(light.column("article_id").to_pylist(), light.column("published").to_pylist(), strict=True)
+    )
     mentions_column = light.column("mentions")
     for at in range(0, light.num_rows, chunk):
         for i, raw in enumerate(mentions_column.slice(at, chunk).to_pylist(), start=at):
@@ -323,6 +331,9 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
     taken: set[str] = set()
     folder.mkdir(parents=True)
     parts: Counter = Counter()
+    dated: list[dict] = []  # a few fields of every dated event written, for undated mentions to join
+    where: list[tuple[Path, int]] = []  # the file and row of each
+    joined: dict[Path, dict[int, list[dict]]] = {}
     for (year, kind), rows in sorted(rows_of.items()):
         step = chunk if year == UNKNOWN_YEAR else len(rows)
         for at in range(0, len(rows), step):
@@ -333,6 +344,11 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
                 for m in json.loads(raw)
                 if m["event_type"] == kind and _year(m.get("date")) == year
             ]
+            if year == UNKNOWN_YEAR:
+                joins, mentions = join_undated(dated, mentions, published)
+                for i, m in joins:
+                    path, row = where[i]
+                    joined.setdefault(path, {}).setdefault(row, []).append(m)
             events = event_rows(mentions, run_id, provenance, taken)
             del mentions
             for ev in events:
@@ -340,9 +356,23 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
                 cited.update({x["article_id"] for x in ev["evidence"]})
             part = folder / f"year={year}"
             part.mkdir(exist_ok=True)
-            name = f"part-{run_id}-{parts[year]}.parquet"
+            path = part / f"part-{run_id}-{parts[year]}.parquet"
             parts[year] += 1
-            pq.write_table(_table(events, "event"), part / name, compression="zstd")
+            pq.write_table(_table(events, "event"), path, compression="zstd")
+            if year != UNKNOWN_YEAR:
+                dated += [{k: ev.get(k) for k in _SLIM} for ev in events]
+                where += [(path, n) for n in range(len(events))]
+    for path, rows in joined.items():
+        events = pq.read_table(path).to_pylist()
+        for n, mentions in rows.items():
+            row = events[n]
+            for m in mentions:
+                row = combine(row, m)
+                cited.update({x["article_id"] for x in m["evidence"]})
+            row["source_count"] = len({x["article_id"] for x in row["evidence"]})
+            row.update(acled_columns(row))
+            events[n] = row
+        pq.write_table(_table(events, "event"), path, compression="zstd")
     if not rows_of:  # an empty table still gets a file, so that readers see its columns
         pq.write_table(_table([], "event"), folder / f"part-{run_id}-0.parquet", compression="zstd")
     return by_type, cited
@@ -504,7 +534,7 @@ def write_version(
     staging = output / "runs" / f".staging-{run_id}"
     staging.mkdir()
     try:
-        light = store.table(output, ["key", "kind", "article_id", "first_seen", "mentions"])
+        light = store.table(output, ["kind", "article_id", "published", "first_seen", "mentions"])
         by_type, cited = write_events(light, staging / "events", run_id)
         del light
         skip = {"key", "extraction_key", "first_seen", "mentions"}

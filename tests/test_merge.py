@@ -22,8 +22,10 @@ def mention(article: str, kind: str, status: str, date: str | None, actors: dict
 COUNCIL = {"body": ["United Nations Security Council"]}
 
 
-def groups(events: list[dict]) -> list[set[str]]:
-    return sorted(({x["article_id"] for x in ev["evidence"]} for ev in merge_sources(events)), key=sorted)
+def groups(events: list[dict], published: dict | None = None) -> list[set[str]]:
+    return sorted(
+        ({x["article_id"] for x in ev["evidence"]} for ev in merge_sources(events, published)), key=sorted
+    )
 
 
 def test_two_resolutions_adopted_the_same_day_stay_two_and_a_symbol_written_two_ways_is_one():
@@ -70,3 +72,56 @@ def test_one_shipment_told_with_different_words_for_its_materiel_is_one_and_troo
         mention("d", "arms_delivery", "alleged", "2025-04-06", sides, materiel="mercenaries"),
     ]
     assert groups(events) == [{"a", "b"}, {"c"}, {"d"}]
+
+
+CALLERS = {"caller": ["Egypt", "Qatar"]}
+
+
+def test_an_undated_report_joins_the_one_dated_event_with_the_same_identity():
+    events = [
+        mention("a", "ceasefire_call", "proposed", "2025-04-27", CALLERS, conflict_country="PSE"),
+        mention("b", "ceasefire_call", "proposed", None, CALLERS, conflict_country="PSE"),
+        mention("c", "resolution", "adopted", "2025-03-13", COUNCIL, symbol="S/RES/2786 (2025)"),
+        mention("d", "resolution", "adopted", None, COUNCIL, symbol="2786"),
+        mention("e", "resolution", "adopted", None, COUNCIL),  # no symbol: weak, stays alone
+    ]
+    assert groups(events) == [{"a", "b"}, {"c", "d"}, {"e"}]
+    (call,) = [ev for ev in merge_sources(events) if ev["event_type"] == "ceasefire_call"]
+    assert call["date"] == "2025-04-27" and call["source_count"] == 2
+
+
+def test_an_undated_report_that_fits_two_dated_events_or_only_another_undated_one_joins_none():
+    events = [
+        mention("a", "ceasefire_call", "called", "2025-02-24", CALLERS, conflict_country="SDN"),
+        mention("b", "ceasefire_call", "called", "2025-10-06", CALLERS, conflict_country="SDN"),
+        mention("c", "ceasefire_call", "called", None, CALLERS, conflict_country="SDN"),
+        mention("d", "ceasefire_call", "called", None, {"caller": ["France"]}, conflict_country="SDN"),
+        mention("e", "ceasefire_call", "called", None, {"caller": ["France"]}, conflict_country="SDN"),
+    ]
+    assert groups(events) == [{"a"}, {"b"}, {"c"}, {"d"}, {"e"}]
+    # Its article's publication date picks the call it reports: the one of the weeks before.
+    assert groups(events[:3], published={"c": "2025-10-08"}) == [{"a"}, {"b", "c"}]
+
+
+def test_publication_joins_an_undated_report_to_its_dated_event_and_keeps_the_events_id(tmp_path):
+    import pandas as pd
+
+    from pipelines.build import build
+
+    inp, out = tmp_path / "in", tmp_path / "o"
+    inp.mkdir()
+    (inp / "a.txt").write_text(
+        "Truce plan\n\nOn 27 April 2025, Egypt and Qatar called for a ceasefire in Gaza.\n",
+        encoding="utf-8",
+    )
+    (inp / "manifest.csv").write_text("file,published\na.txt,2025-04-28\n", encoding="utf-8")
+    assert build([inp], out, extractor="rules").error is None
+    (first,) = pd.read_parquet(out / "events")["event_id"]
+    (inp / "b.txt").write_text(
+        "Mediators\n\nEgypt and Qatar called for a ceasefire in Gaza.\n", encoding="utf-8"
+    )
+    assert build([inp], out, extractor="rules").error is None
+    events = pd.read_parquet(out / "events")
+    assert list(events["event_id"]) == [first] and list(events["source_count"]) == [2]
+    arts = pd.read_parquet(out / "articles").set_index("source")
+    assert arts.loc[str(inp / "b.txt"), "n_events"] == 1
