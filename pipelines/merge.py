@@ -82,7 +82,11 @@ def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
     if not _dates_agree(a, b, strict=cross_source):
         return False
     if cross_source and a["status"] != b["status"]:
-        return False
+        # Across sources a status is a moment: one report's draft is another's adoption only on the
+        # same day ("circulated and adopted the same day": one event, its final status).
+        day = len(a.get("date") or "") == 10 and a.get("date") == b.get("date")
+        if a["event_type"] != "resolution" or not day:
+            return False
     if a["event_type"] == "resolution":
         # Two texts adopted at one meeting: told apart by their symbols, else by what they are about.
         sa, sb = symbol_key(a.get("symbol")), symbol_key(b.get("symbol"))
@@ -131,6 +135,27 @@ def _evidence_key(x: dict) -> tuple:
     return x["article_id"], x["start"], x["end"]
 
 
+_CONFLICTING = ("status", "date", "location", "country", "conflict_country", "symbol")
+
+
+def _conflicts(a: dict, b: dict) -> list[dict]:
+    """The fields two merged records disagree on, with every value either gave (and those their own
+    earlier merges kept). A date and a more precise one within it do not disagree."""
+    values: dict[str, set[str]] = {c["field"]: set(c["values"]) for c in a.get("conflicts") or []}
+    for c in b.get("conflicts") or []:
+        values.setdefault(c["field"], set()).update(c["values"])
+    for f in _CONFLICTING:
+        va, vb = a.get(f), b.get(f)
+        if not va or not vb or va == vb:
+            continue
+        if f == "date" and (str(va).startswith(str(vb)) or str(vb).startswith(str(va))):
+            continue
+        if f == "symbol" and symbol_key(va) == symbol_key(vb):
+            continue
+        values.setdefault(f, set()).update({str(va), str(vb)})
+    return [{"field": f, "values": sorted(v)} for f, v in sorted(values.items())]
+
+
 def _combine_fields(a: dict, b: dict) -> dict:
     """``combine`` but for the evidence, which stays a's."""
     out = dict(a)
@@ -140,6 +165,7 @@ def _combine_fields(a: dict, b: dict) -> dict:
         out["status"] = a["status"] if ca > cb else b["status"]  # an explicit cue beats a default
     else:
         out["status"] = min(a["status"], b["status"], key=order.index)
+    out["conflicts"] = _conflicts(a, b)
     seen = {(x["role"], x["name"]) for x in a.get("actors", [])}
     out["actors"] = list(a.get("actors", [])) + [
         x for x in b.get("actors", []) if (x["role"], x["name"]) not in seen
@@ -245,13 +271,16 @@ class _Candidates:
 
 def _cluster(events: Iterable[dict], cross_source: bool) -> list[dict]:
     merged: list[dict] = []
-    # Across sources only events of one type, status and year can merge: compare within those buckets.
+    # Across sources only events of one type, status (not for resolutions) and year can merge:
+    # compare within those buckets.
     bucket_of: list[tuple | None] = []
     candidates = _Candidates()
     # A record's evidence once it has merged: extended in place, not copied at each merge.
     evidence: dict[int, tuple[list[dict], set[tuple]]] = {}
     for ev in events:
-        key = (ev["event_type"], ev["status"], (ev.get("date") or "")[:4]) if cross_source else ()
+        # A resolution's statuses may merge across sources (see same_event): not bucketed by status.
+        status = "" if ev["event_type"] == "resolution" else ev["status"]
+        key = (ev["event_type"], status, (ev.get("date") or "")[:4]) if cross_source else ()
         for i in candidates.find(ev, key):
             if same_event(merged[i], ev, cross_source):
                 if i not in evidence:

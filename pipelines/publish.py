@@ -114,12 +114,14 @@ def event_rows(
     run_id: str,
     provenance: dict[tuple, tuple[str, str]] | None = None,
     taken: set[str] | None = None,
+    reports: dict[str, tuple] | None = None,
 ) -> list[dict]:
     """Published event rows: mentions merged across sources, with ACLED columns.
 
     ``provenance``: (article_id, start, end) of a quote -> (when its article was first stored, the id
     of its mention). A merged event takes the id of its earliest mention, so an event keeps its id
-    when later sources join it. ``taken``: ids given to rows made before (updated).
+    when later sources join it. ``taken``: ids given to rows made before (updated). ``reports``:
+    article id -> (outlet, language, publication date), for the columns of who reported it when.
     """
     rows = []
     taken = set() if taken is None else taken
@@ -132,12 +134,25 @@ def event_rows(
             if firsts and min(firsts)[1] not in taken:
                 row["event_id"] = min(firsts)[1]
         taken.add(row["event_id"])
-        row.update(acled_columns(ev))
+        row.update(acled_columns(ev), **reported(ev, reports or {}))
         row["schema_version"] = schema_version()
         row["run_id"] = run_id
         rows.append(row)
     rows.sort(key=lambda r: (r.get("date") or "", r["event_type"], r["event_id"]))
     return rows
+
+
+def reported(ev: dict, reports: dict[str, tuple]) -> dict:
+    """Who reported an event and when: the outlets and languages of its articles, and their earliest
+    and latest publication dates."""
+    known = [reports[a] for a in dict.fromkeys(x["article_id"] for x in ev["evidence"]) if a in reports]
+    dates = sorted(d for _, _, d in known if d)
+    return {
+        "outlets": sorted({o for o, _, _ in known if o}),
+        "languages": sorted({lang for _, lang, _ in known if lang}),
+        "first_reported": dates[0] if dates else None,
+        "last_reported": dates[-1] if dates else None,
+    }
 
 
 def _quote_keys(ev: dict) -> list[tuple]:
@@ -301,7 +316,8 @@ _SLIM = ("event_type", "status", "date", "actors", "symbol", "conflict_country",
 def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) -> tuple[Counter, Counter]:
     """The published events of every stored mention, written a group at a time under ``folder``.
 
-    ``light``: the store's kind, article_id, published, first_seen and mentions columns. Dated
+    ``light``: the store's kind, article_id, outlet, language, published, first_seen and mentions
+    columns. Dated
     mentions merge across articles only when their type is the same and their dates agree (so do their
     years): the mentions of one type and year are merged and written together. Undated ones, ``chunk``
     stored rows at a time, join the one dated event they strongly match (``merge.join_undated``,
@@ -312,9 +328,10 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
     provenance: dict[tuple, tuple[str, str]] = {}
     rows_of: dict[tuple[str, str], list[int]] = {}  # (year, type) -> store rows with such mentions
     firsts = light.column("first_seen").to_pylist()
-    published = dict(
-        zip(light.column("article_id").to_pylist(), light.column("published").to_pylist(), strict=True)
-    )
+    columns = [light.column(c).to_pylist() for c in ("article_id", "outlet", "language", "published")]
+    reports = {a: (o, lang, p) for a, o, lang, p in zip(*columns, strict=True)}
+    published = {a: p for a, (_, _, p) in reports.items()}
+    del columns
     mentions_column = light.column("mentions")
     for at in range(0, light.num_rows, chunk):
         for i, raw in enumerate(mentions_column.slice(at, chunk).to_pylist(), start=at):
@@ -349,7 +366,7 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
                 for i, m in joins:
                     path, row = where[i]
                     joined.setdefault(path, {}).setdefault(row, []).append(m)
-            events = event_rows(mentions, run_id, provenance, taken)
+            events = event_rows(mentions, run_id, provenance, taken, reports)
             del mentions
             for ev in events:
                 by_type[ev["event_type"]] += 1
@@ -370,7 +387,7 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
                 row = combine(row, m)
                 cited.update({x["article_id"] for x in m["evidence"]})
             row["source_count"] = len({x["article_id"] for x in row["evidence"]})
-            row.update(acled_columns(row))
+            row.update(acled_columns(row), **reported(row, reports))
             events[n] = row
         pq.write_table(_table(events, "event"), path, compression="zstd")
     if not rows_of:  # an empty table still gets a file, so that readers see its columns
@@ -534,7 +551,8 @@ def write_version(
     staging = output / "runs" / f".staging-{run_id}"
     staging.mkdir()
     try:
-        light = store.table(output, ["kind", "article_id", "published", "first_seen", "mentions"])
+        columns = ["kind", "article_id", "outlet", "language", "published", "first_seen", "mentions"]
+        light = store.table(output, columns)
         by_type, cited = write_events(light, staging / "events", run_id)
         del light
         skip = {"key", "extraction_key", "first_seen", "mentions"}

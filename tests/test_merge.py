@@ -114,7 +114,10 @@ def test_publication_joins_an_undated_report_to_its_dated_event_and_keeps_the_ev
         "Truce plan\n\nOn 27 April 2025, Egypt and Qatar called for a ceasefire in Gaza.\n",
         encoding="utf-8",
     )
-    (inp / "manifest.csv").write_text("file,published\na.txt,2025-04-28\n", encoding="utf-8")
+    (inp / "manifest.csv").write_text(
+        "file,published,outlet,language\na.txt,2025-04-28,Nile Wire,en\nb.txt,,Gulf Desk,en\n",
+        encoding="utf-8",
+    )
     assert build([inp], out, extractor="rules").error is None
     (first,) = pd.read_parquet(out / "events")["event_id"]
     (inp / "b.txt").write_text(
@@ -123,5 +126,32 @@ def test_publication_joins_an_undated_report_to_its_dated_event_and_keeps_the_ev
     assert build([inp], out, extractor="rules").error is None
     events = pd.read_parquet(out / "events")
     assert list(events["event_id"]) == [first] and list(events["source_count"]) == [2]
+    (row,) = events.to_dict("records")
+    assert list(row["outlets"]) == ["Gulf Desk", "Nile Wire"] and list(row["languages"]) == ["en"]
+    assert row["first_reported"] == row["last_reported"] == "2025-04-28"
     arts = pd.read_parquet(out / "articles").set_index("source")
     assert arts.loc[str(inp / "b.txt"), "n_events"] == 1
+
+
+def test_a_draft_and_its_adoption_the_same_day_are_one_event_a_veto_and_a_later_adoption_two():
+    events = [
+        mention("a", "resolution", "drafted", "2025-06-30", COUNCIL),
+        mention("b", "resolution", "adopted", "2025-06-30", COUNCIL),
+        mention("c", "resolution", "vetoed", "2025-06-18", COUNCIL),
+        mention("d", "resolution", "adopted", "2025-06", COUNCIL),
+    ]
+    merged = merge_sources(events)
+    assert groups(events) == [{"a", "b", "d"}, {"c"}]
+    assert {ev["status"] for ev in merged} == {"adopted", "vetoed"}
+
+
+def test_a_merged_event_keeps_the_values_its_sources_disagree_on():
+    events = [
+        mention(
+            "a", "ceasefire_call", "called", "2025-04-27", CALLERS, conflict_country="PSE", location="Cairo"
+        ),
+        mention("b", "ceasefire_call", "called", "2025-04", CALLERS, conflict_country="PSE", location="Doha"),
+    ]
+    (merged,) = merge_sources(events)
+    assert merged["date"] == "2025-04-27"  # the more precise date is no disagreement
+    assert merged["conflicts"] == [{"field": "location", "values": ["Cairo", "Doha"]}]
