@@ -165,7 +165,11 @@ def _combine_fields(a: dict, b: dict) -> dict:
         out["status"] = a["status"] if ca > cb else b["status"]  # an explicit cue beats a default
     else:
         out["status"] = min(a["status"], b["status"], key=order.index)
-    out["conflicts"] = _conflicts(a, b)
+    conflicts = _conflicts(a, b)
+    if conflicts:  # a record that never disagreed has no such field, merged or not
+        out["conflicts"] = conflicts
+    else:
+        out.pop("conflicts", None)
     seen = {(x["role"], x["name"]) for x in a.get("actors", [])}
     out["actors"] = list(a.get("actors", [])) + [
         x for x in b.get("actors", []) if (x["role"], x["name"]) not in seen
