@@ -18,6 +18,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -395,6 +396,53 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
     return by_type, cited
 
 
+def _quote_ids(folder: Path) -> Iterator[tuple[str, list[tuple]]]:
+    """(event id, its quotes' (article_id, start, end)) of every event under ``folder``, read a file
+    at a time and flattened in Arrow (no Python object per evidence row)."""
+    import pyarrow.compute as pc
+
+    for f in sorted(folder.rglob("*.parquet")):
+        t = pq.read_table(f, columns=["event_id", "evidence"])
+        evidence = t.column("evidence").combine_chunks()
+        flat = pc.list_flatten(evidence)
+        owners = pc.list_parent_indices(evidence).to_pylist()
+        keys = zip(*(flat.field(k).to_pylist() for k in ("article_id", "start", "end")), strict=True)
+        ids = t.column("event_id").to_pylist()
+        quotes: dict[int, list[tuple]] = {}
+        for owner, key in zip(owners, keys, strict=True):
+            quotes.setdefault(owner, []).append(key)
+        for n, eid in enumerate(ids):
+            yield eid, quotes.get(n, [])
+
+
+def alias_rows(previous: Path | None, events: Path, run_id: str) -> list[dict]:
+    """The ``event_aliases`` table of a new version: each event id of the ``previous`` version (its
+    folder) that the new one (``events``) no longer has, pointing at the event that now holds its
+    first quote (it merged there), and the previous version's aliases, followed to their events now."""
+    if previous is None or not (previous / "events").is_dir():
+        return []
+    holder: dict[tuple, str] = {}
+    for eid, quotes in _quote_ids(events):
+        for q in quotes:
+            holder[q] = eid
+    now = set(holder.values())
+    aliases: dict[str, tuple[str, str]] = {}  # old id -> (id now, run that merged it)
+    for eid, quotes in _quote_ids(previous / "events"):
+        if eid not in now and quotes and quotes[0] in holder:
+            aliases[eid] = (holder[quotes[0]], run_id)
+    earlier = previous / "event_aliases"
+    if earlier.is_dir():
+        for f in sorted(earlier.glob("*.parquet")):
+            for row in pq.read_table(f).to_pylist():
+                target = row["event_id"] if row["event_id"] in now else aliases.get(row["event_id"], ("",))[0]
+                if target and row["old_event_id"] not in now:
+                    aliases.setdefault(row["old_event_id"], (target, row["since_run_id"]))
+    return [
+        {"old_event_id": old, "event_id": eid, "since_run_id": since, "run_id": run_id}
+        for old, (eid, since) in sorted(aliases.items())
+    ]
+
+
 def article_table(stored: pa.Table, cited: Counter, run_id: str) -> tuple[pa.Table, list[dict]]:
     """The published articles table of the store's rows (texts stay in Arrow) with each article's
     events counted, and the quarantine rows."""
@@ -575,14 +623,27 @@ def write_version(
         _write(articles, staging / "articles", run_id)
         del articles
         _write(_table(quarantine, "quarantine"), staging / "quarantine", run_id)
+        previous = outdir.current_run(output)
+        aliases = alias_rows(output / "runs" / previous if previous else None, staging / "events", run_id)
+        _write(_table(aliases, "event_alias"), staging / "event_aliases", run_id)
         manifest = {
             "run_id": run_id,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "schema_version": schema_version(),
             "extractor": extractor,
             "counts": result.counts(),
-            "rows": {"events": result.n_events, "articles": result.n_articles, "quarantine": len(quarantine)},
-            "tables": {"events": "events/", "articles": "articles/", "quarantine": "quarantine/"},
+            "rows": {
+                "events": result.n_events,
+                "articles": result.n_articles,
+                "quarantine": len(quarantine),
+                "event_aliases": len(aliases),
+            },
+            "tables": {
+                "events": "events/",
+                "articles": "articles/",
+                "quarantine": "quarantine/",
+                "event_aliases": "event_aliases/",
+            },
         }
         (staging / "_manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"

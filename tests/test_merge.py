@@ -155,3 +155,32 @@ def test_a_merged_event_keeps_the_values_its_sources_disagree_on():
     (merged,) = merge_sources(events)
     assert merged["date"] == "2025-04-27"  # the more precise date is no disagreement
     assert merged["conflicts"] == [{"field": "location", "values": ["Cairo", "Doha"]}]
+
+
+def test_when_two_published_events_become_one_the_vanished_id_is_an_alias_of_the_one_kept(tmp_path):
+    import pandas as pd
+
+    from pipelines.build import build
+    from pipelines.publish import remove
+
+    inp, out = tmp_path / "in", tmp_path / "o"
+    inp.mkdir()
+    call = "Egypt and Qatar called for a ceasefire in Gaza"
+    (inp / "a.txt").write_text(f"Plan\n\nOn 27 April 2025, {call}.\n", encoding="utf-8")
+    (inp / "c.txt").write_text(f"Again\n\nOn 2 May 2025, {call}.\n", encoding="utf-8")
+    (inp / "b.txt").write_text(f"Mediators\n\n{call}.\n", encoding="utf-8")  # undated: either call
+    (inp / "manifest.csv").write_text(
+        "file,published\na.txt,2025-04-28\nc.txt,2025-05-03\n", encoding="utf-8"
+    )
+    assert build([inp], out, extractor="rules").error is None
+    before = set(pd.read_parquet(out / "events")["event_id"])
+    assert len(before) == 3 and len(pd.read_parquet(out / "event_aliases")) == 0
+    remove(out, [str(inp / "c.txt")])  # now b.txt can only be the April call: the two become one
+    (kept,) = pd.read_parquet(out / "events")["event_id"]
+    aliases = pd.read_parquet(out / "event_aliases")
+    assert len(aliases) == 1 and aliases["event_id"].tolist() == [kept]
+    assert aliases["old_event_id"].iloc[0] in before - {kept}
+    # A later version keeps the alias.
+    (inp / "d.txt").write_text("Weather\n\nIt rained in Tunis.\n", encoding="utf-8")
+    assert build([inp / "d.txt"], out, extractor="rules").error is None
+    assert pd.read_parquet(out / "event_aliases")["old_event_id"].tolist() == aliases["old_event_id"].tolist()
