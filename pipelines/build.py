@@ -64,6 +64,7 @@ def build(
 
     from pipelines import batches, ingest, outdir
     from pipelines.defs import assets, checks
+    from pipelines.defs.jobs import BATCH_ASSETS
     from pipelines.defs.resources import ExtractorSettings, OutputLocation
     from pipelines.publish import new_run_id
 
@@ -95,9 +96,6 @@ def build(
             },
         )
         job = defs.resolve_implicit_global_asset_job_def()
-        batch_assets = [
-            dg.AssetKey(k) for k in ("articles", "event_mentions", "validated_events", "normalized_events")
-        ] + [dg.AssetKey("stored_articles")]
         run_config = {
             "ops": {
                 "articles": {"config": {"run_id": run_id}},
@@ -116,7 +114,7 @@ def build(
                         run_config=run_config,
                         instance=instance,
                         partition_key=key,
-                        asset_selection=None if last else batch_assets,
+                        asset_selection=None if last else BATCH_ASSETS,
                         raise_on_error=False,
                     )
                     outcome = _result(result, checks_passed)

@@ -113,9 +113,9 @@ def new_run_id() -> str:
 def event_rows(
     events: list[dict],
     run_id: str,
-    provenance: dict[tuple, tuple[str, str]] | None = None,
-    taken: set[str] | None = None,
-    reports: dict[str, tuple] | None = None,
+    provenance: dict[tuple, tuple[str, str]],
+    taken: set[str],
+    reports: dict[str, tuple],
 ) -> list[dict]:
     """Published event rows: mentions merged across sources, with ACLED columns.
 
@@ -125,17 +125,14 @@ def event_rows(
     article id -> (outlet, language, publication date), for the columns of who reported it when.
     """
     rows = []
-    taken = set() if taken is None else taken
     for ev in sorted(merge_sources(events), key=lambda e: e["event_id"]):
         row = dict(ev)
-        if provenance:
-            firsts = [provenance[t] for t in _quote_keys(ev) if t in provenance]
-            # Two events may quote one sentence: the earlier id goes to one of them, the other keeps
-            # its own.
-            if firsts and min(firsts)[1] not in taken:
-                row["event_id"] = min(firsts)[1]
+        firsts = [provenance[t] for t in _quote_keys(ev) if t in provenance]
+        # Two events may quote one sentence: the earlier id goes to one of them, the other keeps its own.
+        if firsts and min(firsts)[1] not in taken:
+            row["event_id"] = min(firsts)[1]
         taken.add(row["event_id"])
-        row.update(acled_columns(ev), **reported(ev, reports or {}))
+        row.update(acled_columns(ev), **reported(ev, reports))
         row["schema_version"] = schema_version()
         row["run_id"] = run_id
         rows.append(row)
@@ -680,5 +677,5 @@ def remove(
         ]
         if not keys:
             return [], None
-        store.delete(output, keys)
+        store.write(output, [], drop=keys)
         return keys, write_version(output, run_id, "remove")

@@ -230,17 +230,6 @@ def write(
     table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
 
 
-def delete(output: Path, keys: list[str]) -> int:
-    """Remove the rows of these keys; returns how many were removed."""
-    if not keys or not exists(output):
-        return 0
-    from deltalake import DeltaTable
-
-    quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in keys)
-    metrics = DeltaTable(str(path(output))).delete(f"key IN ({quoted})")
-    return int(metrics.get("num_deleted_rows", 0))
-
-
 def decode(row: dict, field: str) -> list[dict]:
     return json.loads(row.get(field) or "[]")
 

@@ -52,9 +52,9 @@ def batch_requests(paths: list[Path], tag: str) -> tuple[list[str], list[dg.RunR
     """Partition keys and run requests for ``paths`` cut into batches (EVENTBUILDER_BATCH_SIZE files):
     every run stores its batch, the last one also publishes. ``tag``: unique to this request."""
     from pipelines.batches import batch_size
+    from pipelines.ingest import Walk, split
 
-    size = batch_size()
-    parts = [paths[i : i + size] for i in range(0, len(paths), size)] or [[]]
+    parts = [part.files for part in split(Walk(list(paths)), batch_size())]
     keys = [f"{tag}-{i:04d}" for i in range(1, len(parts) + 1)]
     requests = [
         dg.RunRequest(
