@@ -354,18 +354,25 @@ def _states(ev: dict, role: str) -> frozenset[str]:
 
 def strong_identity(dated: dict, undated: dict) -> bool:
     """Whether an undated mention names the same event as a dated record on more than its date: the
-    same symbol and body (a resolution), the same callers' states on the same conflict (a ceasefire
-    call), the same supplier and recipient and the same kind of materiel (a delivery); and the same
-    status."""
+    same symbol and body (a resolution; a veto: the same body, vetoing state and conflict), the same
+    callers' states on the same conflict (a ceasefire call), the same supplier and recipient and the
+    same kind of materiel (a delivery); and the same status."""
     kind = dated["event_type"]
     if kind != undated["event_type"] or dated["status"] != undated["status"]:
         return False
     if kind == "resolution":
+        if not _keys(dated)[0] & _keys(undated)[0]:
+            return False
         symbol = symbol_key(dated.get("symbol"))
+        if symbol:
+            return symbol == symbol_key(undated.get("symbol"))
+        # A veto is rare: the same body vetoed by the same state on the same conflict, once in the
+        # report's window ("twelve days after Russia vetoed an earlier version").
         return (
-            bool(symbol)
-            and symbol == symbol_key(undated.get("symbol"))
-            and bool(_keys(dated)[0] & _keys(undated)[0])
+            dated["status"] == "vetoed"
+            and bool(_states(dated, "opposer") & _states(undated, "opposer"))
+            and bool(dated.get("conflict_country"))
+            and dated.get("conflict_country") == undated.get("conflict_country")
         )
     if kind == "ceasefire_call":
         callers = _states(dated, "caller")

@@ -211,5 +211,7 @@ def test_eval_scores_the_merge_on_the_merge_development_set():
     assert m is not None and m["clusters"] >= 5
     pairs = m["pairwise"]
     assert pairs["tp"] + pairs["fn"] > 0  # the set has events reported by several articles
+    # The bar for the embedded extractor: pairwise F1 >= 0.9 and no look-alike pair fused.
+    assert pairs["f1"] >= 0.9 and not m["wrongly_fused"], m
     for pair in m["wrongly_split"]:
         assert pair["event_ids"][0] != pair["event_ids"][1]

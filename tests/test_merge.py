@@ -103,6 +103,19 @@ def test_an_undated_report_that_fits_two_dated_events_or_only_another_undated_on
     assert groups(events[:3], published={"c": "2025-10-08"}) == [{"a"}, {"b", "c"}]
 
 
+def test_an_undated_veto_joins_the_dated_veto_by_the_same_state_on_the_same_conflict():
+    vetoed = {**COUNCIL, "opposer": ["Russia"]}
+    events = [
+        mention("a", "resolution", "vetoed", "2025-06-18", vetoed, conflict_country="YEM"),
+        mention("b", "resolution", "vetoed", None, vetoed, conflict_country="YEM"),
+        mention("c", "resolution", "vetoed", None, {**COUNCIL, "opposer": ["China"]}, conflict_country="YEM"),
+        mention("d", "resolution", "vetoed", None, vetoed, conflict_country="SYR"),
+    ]
+    assert groups(events, published={"b": "2025-07-01"}) == [{"a", "b"}, {"c"}, {"d"}]
+    # Published before the veto: it cannot be reporting it.
+    assert groups(events[:2], published={"b": "2025-06-01"}) == [{"a"}, {"b"}]
+
+
 def test_publication_joins_an_undated_report_to_its_dated_event_and_keeps_the_events_id(tmp_path):
     import pandas as pd
 

@@ -275,3 +275,52 @@ def test_a_call_by_a_speaker_not_in_the_dictionary_keeps_the_event_with_an_unkno
     (caller,) = [a for a in ev["actors"] if a["role"] == "caller"]
     assert caller["known"] is False and caller["name"].startswith("رئيس المجلس المحلي")
     assert run("Calls for a truce in Gaza grew louder on Monday.") == []
+
+
+def test_a_resolution_adopted_told_with_an_attached_pronoun_is_adopted_with_its_symbol():
+    ev = only(
+        run("رحب الاتحاد الأفريقي بالقرار 2801 الذي تبناه مجلس الأمن الدولي يوم الثلاثاء بشأن السودان."),
+        "resolution",
+    )
+    assert (ev["status"], ev["symbol"], ev["date"]) == ("adopted", "2801", "2024-03-12")
+
+
+def test_an_adoption_told_after_an_earlier_veto_is_two_events_each_with_its_own_status():
+    events = run(
+        "The Security Council on Monday adopted resolution 2802 on Somalia, ten days after China vetoed "
+        "an earlier version of the text."
+    )
+    res = {e["status"]: e for e in events if e["event_type"] == "resolution"}
+    assert set(res) == {"adopted", "vetoed"}, events
+    assert res["adopted"]["symbol"] == "2802" and res["vetoed"]["symbol"] is None
+    assert roles(res["vetoed"])["opposer"] == {"China"}
+    assert "China" not in roles(res["adopted"]).get("opposer", set())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Security Council adopted the resolution after the United States abstained and did not use "
+        "its veto.",
+        "تبنى مجلس الأمن القرار بعد أن امتنعت الولايات المتحدة عن التصويت ولم تلجأ إلى حق النقض (الفيتو).",
+    ],
+)
+def test_a_veto_not_cast_is_no_veto(text):
+    assert only(run(text), "resolution")["status"] == "adopted"
+
+
+def test_the_demand_of_a_vetoed_text_is_not_a_ceasefire_call():
+    events = run("China vetoes UN demand for Mogadishu ceasefire")
+    assert not [e for e in events if e["event_type"] == "ceasefire_call"], events
+
+
+def test_a_delivery_called_an_embargo_breach_is_alleged_and_its_materiel_named():
+    ev = only(
+        run(
+            "قال متحدث باسم الجيش السوداني إن طائرة شحن أفرغت في نيالا مركبات عسكرية ومعدات دفاع جوي "
+            "أرسلتها الإمارات لقوات الدعم السريع، معتبراً ذلك خرقاً لحظر السلاح."
+        ),
+        "arms_delivery",
+    )
+    assert ev["status"] == "alleged"
+    assert ev["materiel"] == "military vehicles and air-defence systems"  # "لقوات": the recipient, not troops

@@ -76,6 +76,8 @@ class Lexicon:
     speaker_titles: re.Pattern
     res_demands: re.Pattern
     res_generic: re.Pattern
+    res_prior: re.Pattern
+    res_not_vetoed: re.Pattern
     backed_by: re.Pattern
 
 
@@ -120,6 +122,8 @@ def lexicon() -> Lexicon:
         speaker_titles=_compile(lx["speaker_titles"]),
         res_demands=_compile(res["demands"]),
         res_generic=_compile(res["generic"]),
+        res_prior=_compile(res["prior_act"]),
+        res_not_vetoed=_compile(res["not_vetoed"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
     )
 
@@ -294,6 +298,9 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         return None
     if demands and demands.start() < term.start() and (not call or demands.start() <= call.start()):
         return None  # a resolution demanding a ceasefire is a resolution, not a call
+    veto = _first(lx.res_status["vetoed"], fs, 0, term.start())
+    if veto and call and veto.start() < call.start() and _clause_start(fs, call.start()) <= veto.start():
+        return None  # "Russia vetoes UN demand for a ceasefire": the demand of a vetoed text, not a call
     if agreed and rejected and rejected.start() < agreed.start():
         agreed = None  # "refused to sign the ceasefire agreement"
     status = (
@@ -405,17 +412,47 @@ def _specific_body(actor: Actor, article_bodies: Counter) -> Actor:
     return max(organs, key=lambda x: x[0])[1] if organs else actor
 
 
+def _prior_act(fs: str, lx: Lexicon) -> int | None:
+    """Where a clause telling an earlier act of the same text starts, in a sentence about its
+    adoption ("adopted resolution 2791 ... twelve days after Russia vetoed an earlier version"), or
+    None."""
+    prior = _first(lx.res_prior, fs)
+    if (
+        prior
+        and lx.res_status["adopted"].search(fs, 0, prior.start())
+        and _first(lx.res_noun, fs, 0, prior.start())
+    ):
+        return prior.start()
+    return None
+
+
 def _resolution(
-    ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon, last_body: list[Actor]
+    ctx: _Ctx,
+    sent,
+    fsent,
+    fs: str,
+    ms: list[Mention],
+    lx: Lexicon,
+    last_body: list[Actor],
+    noun_known: bool = False,
 ) -> dict | None:
+    """The resolution a sentence (or clause) states, if any; ``noun_known``: the clause continues one
+    that named the text ("... after Russia vetoed an earlier version")."""
     article_bodies = ctx.bodies
     bodies = [m for m in ms if m.entry.type in BODY_TYPES and not m.demonym]
     noun = _first(lx.res_noun, fs)
     if not noun and any(m.entry.type == "legislature" for m in bodies):
         noun = _first(lx.res_leg_noun, fs)
-    if not noun:
+    if not noun and not noun_known:
         return None
+    noun_at = noun.start() if noun else 0
     statuses = {k: p.search(fs) for k, p in lx.res_status.items()}
+    if statuses["vetoed"]:
+        cast = [(m.start(), m.end()) for m in lx.res_not_vetoed.finditer(fs)]
+        statuses["vetoed"] = next(
+            (m for m in lx.res_status["vetoed"].finditer(fs) if not any(s <= m.start() < e for s, e in cast)),
+            None,
+        )
     if statuses["failed"] and not lx.res_vote.search(fs):
         statuses["blocked"] = statuses["blocked"] or statuses["failed"]
         statuses["failed"] = None
@@ -427,7 +464,7 @@ def _resolution(
     if lx.res_background.search(fs) and status in {"drafted", "adopted"}:
         return None  # "under resolution 1973", "since resolution 2216 was adopted in 2015"
     body_actors = [_specific_body(m.entry, article_bodies) for m in bodies]
-    if not body_actors and lx.res_anaphor.search(fs) and (last_body or article_bodies):
+    if not body_actors and (noun_known or lx.res_anaphor.search(fs)) and (last_body or article_bodies):
         # "the council", "the draft": the body the story is about, named before or else most often.
         story_body = last_body[-1] if last_body else article_bodies.most_common(1)[0][0]
         body_actors = [_specific_body(story_body, article_bodies)]
@@ -437,7 +474,7 @@ def _resolution(
     body_actors.sort(
         key=lambda a: min(
             (
-                abs(m.start - fsent[0] - noun.start())
+                abs(m.start - fsent[0] - noun_at)
                 for m in bodies
                 if _specific_body(m.entry, article_bodies) == a
             ),
@@ -445,7 +482,7 @@ def _resolution(
         )
     )
     primary = [body_actors[0]]
-    ev = _base(ctx, "resolution", status, sent, fsent, fsent[0] + noun.start())
+    ev = _base(ctx, "resolution", status, sent, fsent, fsent[0] + noun_at)
     ev["actors"] = [
         {"role": "body", "name": a.name, "actor_type": a.type, "iso3": a.iso3, "known": True} for a in primary
     ]
@@ -640,9 +677,21 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         fs0, fe0 = bisect_left(folded.offsets, s), bisect_left(folded.offsets, e)
         fs = folded.text[fs0:fe0]
         ms = ctx.actors.within(fs0, fe0)
-        res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body)
-        if res:
-            events.append(res)
+        cut = _prior_act(fs, lx)
+        if cut is None:
+            res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body)
+            events += [res] if res else []
+        else:
+            # Two acts in one sentence: the later one before the marker, the earlier one after it.
+            mid = folded.offsets[fs0 + cut]
+            for (a, b), (fa, fb), known in (
+                ((s, mid), (fs0, fs0 + cut), False),
+                ((mid, e), (fs0 + cut, fe0), True),
+            ):
+                part = [m for m in ms if fa <= m.start < fb]
+                res = _resolution(ctx, (a, b), (fa, fb), folded.text[fa:fb], part, lx, last_body, known)
+                events += [res] if res else []
+                last_body.extend(m.entry for m in part if m.entry.type in BODY_TYPES and not m.demonym)
         cf = _ceasefire(ctx, (s, e), (fs0, fe0), fs, ms, lx)
         if cf:
             events.append(cf)
