@@ -332,9 +332,7 @@ def run_eval(
 
         merged_id = {
             (x["article_id"], x["start"], x["end"], ev["event_type"]): ev["event_id"]
-            for ev in merge_sources(
-                [dict(e) for e in normalized], {a.article_id: a.published for a in arts}
-            )
+            for ev in merge_sources([dict(e) for e in normalized], {a.article_id: a.published for a in arts})
             for x in ev["evidence"]
         }
         for e in normalized:
