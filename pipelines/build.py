@@ -99,7 +99,7 @@ def build(
         run_config = {
             "ops": {
                 "articles": {"config": {"run_id": run_id}},
-                "published_dataset": {"config": {"run_id": run_id}},
+                "merged_events": {"config": {"run_id": run_id}},
             },
             "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
         }

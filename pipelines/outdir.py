@@ -181,7 +181,10 @@ def locked(output: Path, wait: float = 0.0, run_id: str = "") -> Iterator[None]:
                 "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "run_id": run_id,
             }
-            (output / f"{LOCK}.info").write_text(json.dumps(info), encoding="utf-8")
+            # Replaced whole, never truncated in place: a run refused meanwhile reads who holds it.
+            tmp = output / f"{LOCK}.info.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(info), encoding="utf-8")
+            os.replace(tmp, output / f"{LOCK}.info")
         yield
     finally:
         lock.release()
@@ -249,10 +252,10 @@ def record_published(output: Path, run_id: str) -> None:
     _write_state(output, state)
 
 
-def clean_up(output: Path, scratch: bool = True) -> list[str]:
-    """Remove what killed runs left: staging folders, half-made ``current`` links, scratch space
-    (``scratch``: at the start of a run, not during one), versions finished but never published;
-    then keep the newest ``EVENTBUILDER_KEEP_RUNS`` versions.
+def clean_up(output: Path, scratch: bool = True, staging: str | None = None) -> list[str]:
+    """Remove what killed runs left: staging folders (but that of run ``staging``, being published),
+    half-made ``current`` links, scratch space (``scratch``: at the start of a run, not during one),
+    versions finished but never published; then keep the newest ``EVENTBUILDER_KEEP_RUNS`` versions.
 
     Only with the lock held: then no other run is writing. Returns what was removed.
     """
@@ -262,7 +265,7 @@ def clean_up(output: Path, scratch: bool = True) -> list[str]:
         if link.is_symlink():
             link.unlink()
             removed.append(link.name)
-    for tmp in output.glob(f"{MARKER}.*.tmp"):
+    for tmp in [*output.glob(f"{MARKER}.*.tmp"), *output.glob(f"{LOCK}.info.*.tmp")]:
         tmp.unlink(missing_ok=True)
     if scratch and (output / SCRATCH).is_dir():
         shutil.rmtree(output / SCRATCH, ignore_errors=True)
@@ -273,6 +276,7 @@ def clean_up(output: Path, scratch: bool = True) -> list[str]:
         return removed
     published = published_runs(output)
     keep = set(published[-keep_runs() :]) | ({current_run(output)} - {None})
+    keep |= {f".staging-{staging}"} if staging else set()
     for path in runs_dir.iterdir():
         if path.is_dir() and not path.is_symlink() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)

@@ -28,12 +28,9 @@ import pyarrow.parquet as pq
 from pipelines import outdir, store
 from pipelines.extract import Extraction
 from pipelines.ingest import Ingested, source_file
-from pipelines.merge import combine, event_id, join_undated, merge_sources
-from pipelines.normalize import acled_columns
-from pipelines.schema import arrow_schema, schema_version
+from pipelines.merged import Merged, merge_store
+from pipelines.schema import arrow_schema, arrow_table, schema_version
 from pipelines.validate import Validated
-
-UNKNOWN_YEAR = "unknown"
 
 
 @dataclass
@@ -108,53 +105,6 @@ def refusal(batches: list[dict]) -> str | None:
 
 def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
-
-
-def event_rows(
-    events: list[dict],
-    run_id: str,
-    provenance: dict[tuple, tuple[str, str]],
-    taken: set[str],
-    reports: dict[str, tuple],
-) -> list[dict]:
-    """Published event rows: mentions merged across sources, with ACLED columns.
-
-    ``provenance``: (article_id, start, end) of a quote -> (when its article was first stored, the id
-    of its mention). A merged event takes the id of its earliest mention, so an event keeps its id
-    when later sources join it. ``taken``: ids given to rows made before (updated). ``reports``:
-    article id -> (outlet, language, publication date), for the columns of who reported it when.
-    """
-    rows = []
-    for ev in sorted(merge_sources(events), key=lambda e: e["event_id"]):
-        row = dict(ev)
-        firsts = [provenance[t] for t in _quote_keys(ev) if t in provenance]
-        # Two events may quote one sentence: the earlier id goes to one of them, the other keeps its own.
-        if firsts and min(firsts)[1] not in taken:
-            row["event_id"] = min(firsts)[1]
-        taken.add(row["event_id"])
-        row.update(acled_columns(ev), **reported(ev, reports))
-        row["schema_version"] = schema_version()
-        row["run_id"] = run_id
-        rows.append(row)
-    rows.sort(key=lambda r: (r.get("date") or "", r["event_type"], r["event_id"]))
-    return rows
-
-
-def reported(ev: dict, reports: dict[str, tuple]) -> dict:
-    """Who reported an event and when: the outlets and languages of its articles, and their earliest
-    and latest publication dates."""
-    known = [reports[a] for a in dict.fromkeys(x["article_id"] for x in ev["evidence"]) if a in reports]
-    dates = sorted(d for _, _, d in known if d)
-    return {
-        "outlets": sorted({o for o, _, _ in known if o}),
-        "languages": sorted({lang for _, lang, _ in known if lang}),
-        "first_reported": dates[0] if dates else None,
-        "last_reported": dates[-1] if dates else None,
-    }
-
-
-def _quote_keys(ev: dict) -> list[tuple]:
-    return [(x["article_id"], x["start"], x["end"], ev["event_type"]) for x in ev["evidence"]]
 
 
 def _rejected_row(rej, kind: str = "article") -> dict:
@@ -303,96 +253,6 @@ def run_rows(
     return rows, drop, carried
 
 
-def _year(date: str | None) -> str:
-    # "unknown" rather than Hive's null partition: pandas cannot read a null dictionary partition.
-    return (date or "")[:4] or UNKNOWN_YEAR
-
-
-_SLIM = ("event_type", "status", "date", "actors", "symbol", "conflict_country", "materiel")
-
-
-def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) -> tuple[Counter, Counter]:
-    """The published events of every stored mention, written a group at a time under ``folder``.
-
-    ``light``: the store's kind, article_id, outlet, language, published, first_seen and mentions
-    columns. Dated
-    mentions merge across articles only when their type is the same and their dates agree (so do their
-    years): the mentions of one type and year are merged and written together. Undated ones, ``chunk``
-    stored rows at a time, join the one dated event they strongly match (``merge.join_undated``,
-    which sees every dated event through a few fields kept of each), else stay rows of their own; the
-    files holding events that gained sources are written again. Memory holds one group, not the
-    dataset. Returns the events by type and the events citing each article.
-    """
-    provenance: dict[tuple, tuple[str, str]] = {}
-    rows_of: dict[tuple[str, str], list[int]] = {}  # (year, type) -> store rows with such mentions
-    firsts = light.column("first_seen").to_pylist()
-    columns = [light.column(c).to_pylist() for c in ("article_id", "outlet", "language", "published")]
-    reports = {a: (o, lang, p) for a, o, lang, p in zip(*columns, strict=True)}
-    published = {a: p for a, (_, _, p) in reports.items()}
-    del columns
-    mentions_column = light.column("mentions")
-    for at in range(0, light.num_rows, chunk):
-        for i, raw in enumerate(mentions_column.slice(at, chunk).to_pylist(), start=at):
-            groups = set()
-            for m in json.loads(raw or "[]"):
-                first = (firsts[i] or "", event_id(m))
-                for t in _quote_keys(m):
-                    provenance[t] = min(provenance.get(t, first), first)
-                groups.add((_year(m.get("date")), m["event_type"]))
-            for g in groups:
-                rows_of.setdefault(g, []).append(i)
-    by_type: Counter = Counter()
-    cited: Counter = Counter()
-    taken: set[str] = set()
-    folder.mkdir(parents=True)
-    parts: Counter = Counter()
-    dated: list[dict] = []  # a few fields of every dated event written, for undated mentions to join
-    where: list[tuple[Path, int]] = []  # the file and row of each
-    joined: dict[Path, dict[int, list[dict]]] = {}
-    for (year, kind), rows in sorted(rows_of.items()):
-        step = chunk if year == UNKNOWN_YEAR else len(rows)
-        for at in range(0, len(rows), step):
-            raws = mentions_column.take(pa.array(rows[at : at + step], pa.int64())).to_pylist()
-            mentions = [
-                m
-                for raw in raws
-                for m in json.loads(raw)
-                if m["event_type"] == kind and _year(m.get("date")) == year
-            ]
-            if year == UNKNOWN_YEAR:
-                joins, mentions = join_undated(dated, mentions, published)
-                for i, m in joins:
-                    path, row = where[i]
-                    joined.setdefault(path, {}).setdefault(row, []).append(m)
-            events = event_rows(mentions, run_id, provenance, taken, reports)
-            del mentions
-            for ev in events:
-                by_type[ev["event_type"]] += 1
-                cited.update({x["article_id"] for x in ev["evidence"]})
-            part = folder / f"year={year}"
-            part.mkdir(exist_ok=True)
-            path = part / f"part-{run_id}-{parts[year]}.parquet"
-            parts[year] += 1
-            pq.write_table(_table(events, "event"), path, compression="zstd")
-            if year != UNKNOWN_YEAR:
-                dated += [{k: ev.get(k) for k in _SLIM} for ev in events]
-                where += [(path, n) for n in range(len(events))]
-    for path, rows in joined.items():
-        events = pq.read_table(path).to_pylist()
-        for n, mentions in rows.items():
-            row = events[n]
-            for m in mentions:
-                row = combine(row, m)
-                cited.update({x["article_id"] for x in m["evidence"]})
-            row["source_count"] = len({x["article_id"] for x in row["evidence"]})
-            row.update(acled_columns(row), **reported(row, reports))
-            events[n] = row
-        pq.write_table(_table(events, "event"), path, compression="zstd")
-    if not rows_of:  # an empty table still gets a file, so that readers see its columns
-        pq.write_table(_table([], "event"), folder / f"part-{run_id}-0.parquet", compression="zstd")
-    return by_type, cited
-
-
 def _quote_ids(folder: Path) -> Iterator[tuple[str, list[tuple]]]:
     """(event id, its quotes' (article_id, start, end)) of every event under ``folder``, read a file
     at a time and flattened in Arrow (no Python object per evidence row)."""
@@ -473,10 +333,6 @@ def article_table(stored: pa.Table, cited: Counter, run_id: str) -> tuple[pa.Tab
     return pa.Table.from_arrays(columns, schema=schema).sort_by("source"), quarantine
 
 
-def _table(rows: list[dict], name: str) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=arrow_schema(name))
-
-
 def _write(table: pa.Table, folder: Path, run_id: str) -> None:
     """One zstd Parquet file, written with pyarrow.parquet alone: importing pyarrow.dataset would add
     0.3 s to every build's start-up."""
@@ -543,6 +399,32 @@ def store_batch(
     }
 
 
+def prepare(
+    output: Path, batches: list[dict], run_id: str, keep: set[str] | None = None, lock_wait: float = 0.0
+) -> Merged:
+    """The merge stage of a build that stored its ``batches`` (their summaries, from ``store_batch``):
+    everything the store holds merged into the staged events of version ``run_id``.
+
+    Raises PublishRefused first when the batches read nothing or every article in them failed (the
+    current version stays; what they stored stays in the store: failures keep the events they had).
+    ``keep`` (a full refresh): the store keeps only these keys (those its build met); the rest are
+    dropped in one commit, the last before the version is made.
+    """
+    why = refusal(batches)
+    if why:
+        raise PublishRefused(why)
+    outdir.check_run_id(run_id)
+    output = Path(output)
+    with outdir.locked(output, lock_wait, run_id):
+        outdir.check_output(output)
+        outdir.init(output)
+        outdir.check_run_id_free(output, run_id)
+        if keep is not None:
+            stored = store.index(output)
+            store.write(output, [], drop=[k for k in stored if k not in keep], known=set(stored))
+        return merge_store(output, run_id)
+
+
 def publish(
     output: Path,
     batches: list[dict],
@@ -550,64 +432,58 @@ def publish(
     extractor: str = "",
     keep: set[str] | None = None,
     lock_wait: float = 0.0,
+    merged: Merged | None = None,
 ) -> Published:
-    """Publish a version of everything the store holds, after a build stored its ``batches`` (their
-    summaries, from ``store_batch``).
+    """Publish a version of everything the store holds, after a build stored its ``batches``.
 
-    Raises PublishRefused when the batches read nothing or every article in them failed: the current
-    version stays (what they stored stays in the store: failures keep the events they had).
-    ``keep`` (a full refresh): the store keeps only these keys (those its build met); the rest are
-    dropped in one commit, the last before the version is written.
+    ``merged``: the merge stage's result (``prepare``), else it runs here; merged again, under the
+    lock, when anything was stored since. Raises PublishRefused as ``prepare`` does.
     """
     why = refusal(batches)
     if why:
         raise PublishRefused(why)
-    run_id = run_id or new_run_id()
-    outdir.check_run_id(run_id)
     output = Path(output)
+    if merged is None:
+        merged = prepare(output, batches, run_id or new_run_id(), keep, lock_wait)
+    run_id = merged.run_id
     with outdir.locked(output, lock_wait, run_id):
         outdir.check_output(output)
         outdir.init(output)
-        outdir.clean_up(output, scratch=False)
+        outdir.clean_up(output, scratch=False, staging=run_id)
         outdir.check_run_id_free(output, run_id)
-        if keep is not None:
-            stored = store.index(output)
-            store.write(output, [], drop=[k for k in stored if k not in keep], known=set(stored))
+        if not merged.current():  # stored to since it was merged: what it staged is not the store's
+            merged = merge_store(output, run_id)
         run = {k: sum(b[k] for b in batches) for k in ("read", "extracted", "unchanged", "failed")}
         ignored = [p for b in batches for p in b["ignored"]]
         carried = sum(b["carried"] for b in batches)
-        result = write_version(output, run_id, extractor, carried, ignored, run)
+        result = write_version(output, merged, extractor, carried, ignored, run)
         result.inputs = [p for b in batches for p in b["inputs"]]
         return result
 
 
 def write_version(
     output: Path,
-    run_id: str,
+    merged: Merged,
     extractor: str,
     carried: int = 0,
     ignored: list[str] | None = None,
     run: dict | None = None,
 ) -> Published:
-    """Write the tables of what the store holds as version ``run_id`` and make it current (lock held)."""
+    """Write the other tables of the store beside the ``merged`` events and make that version current
+    (lock held)."""
     import pyarrow.compute as pc
 
-    (output / "runs").mkdir(exist_ok=True)
-    staging = output / "runs" / f".staging-{run_id}"
-    staging.mkdir()
+    run_id = merged.run_id
+    staging = merged.folder.parent
     try:
-        columns = ["kind", "article_id", "outlet", "language", "published", "first_seen", "mentions"]
-        light = store.table(output, columns)
-        by_type, cited = write_events(light, staging / "events", run_id)
-        del light
         skip = {"key", "extraction_key", "first_seen", "mentions"}
         columns = [n for n in store.store_schema().names if n not in skip]
-        articles, quarantine = article_table(store.table(output, columns), cited, run_id)
+        articles, quarantine = article_table(store.table(output, columns), Counter(merged.cited), run_id)
         states = articles.column("state")
         result = Published(
             output,
             run_id,
-            dict(by_type),
+            dict(merged.events_by_type),
             quarantine,
             n_articles=articles.num_rows,
             article_states={v["values"]: v["counts"] for v in pc.value_counts(states).to_pylist()},
@@ -619,10 +495,10 @@ def write_version(
         )
         _write(articles, staging / "articles", run_id)
         del articles
-        _write(_table(quarantine, "quarantine"), staging / "quarantine", run_id)
+        _write(arrow_table(quarantine, "quarantine"), staging / "quarantine", run_id)
         previous = outdir.current_run(output)
         aliases = alias_rows(output / "runs" / previous if previous else None, staging / "events", run_id)
-        _write(_table(aliases, "event_alias"), staging / "event_aliases", run_id)
+        _write(arrow_table(aliases, "event_alias"), staging / "event_aliases", run_id)
         manifest = {
             "run_id": run_id,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -678,4 +554,4 @@ def remove(
         if not keys:
             return [], None
         store.write(output, [], drop=keys)
-        return keys, write_version(output, run_id, "remove")
+        return keys, write_version(output, merge_store(output, run_id), "remove")

@@ -130,3 +130,10 @@ def arrow_schema(name: str = "event"):
         nullable = field not in required or (isinstance(t, list) and "null" in t)
         fields.append(pa.field(field, _arrow_type(spec, field), nullable=nullable))
     return pa.schema(fields, metadata={"schema_version": schema["x-schema-version"], "table": name})
+
+
+def arrow_table(rows: list[dict], name: str = "event"):
+    """Rows as an Arrow table of a published table's schema."""
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=arrow_schema(name))

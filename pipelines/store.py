@@ -119,23 +119,31 @@ def table(output: Path, columns: list[str] | None = None):
     return _read(output, columns)
 
 
+def version(output: Path) -> tuple | None:
+    """The store's current version (None: no store yet): what was read from it is still what it
+    holds while this stays the same."""
+    if not exists(output):
+        return None
+    from deltalake import DeltaTable
+
+    number = DeltaTable(str(path(output))).version()
+    # The commit file's identity too: a store removed and made again restarts at version 0.
+    commit = os.stat(path(output) / "_delta_log" / f"{number:020d}.json")
+    return (number, commit.st_ino, commit.st_mtime_ns)
+
+
 def index(output: Path) -> dict[str, dict]:
     """key -> the stored row's article_id, extraction_key, state, source, first_seen and run_id (no
     texts). A fresh dict each call, read once per table version: a batch's stages share one read."""
-    if not exists(output):
+    current = version(output)
+    if current is None:
         return {}
-    from deltalake import DeltaTable
-
     where = str(path(output))
-    version = DeltaTable(where).version()
-    # The commit file's identity too: a store removed and made again restarts at version 0.
-    commit = os.stat(path(output) / "_delta_log" / f"{version:020d}.json")
-    version = (version, commit.st_ino, commit.st_mtime_ns)
     cached = _INDEX.get(where)
-    if cached is None or cached[0] != version:
+    if cached is None or cached[0] != current:
         cols = ["key", "kind", "article_id", "extraction_key", "state", "source", "first_seen", "run_id"]
         _INDEX.clear()  # one table's index at a time
-        _INDEX[where] = cached = (version, _read(output, cols).to_pylist())
+        _INDEX[where] = cached = (current, _read(output, cols).to_pylist())
     return {r["key"]: dict(r) for r in cached[1]}
 
 

@@ -197,3 +197,34 @@ def test_when_two_published_events_become_one_the_vanished_id_is_an_alias_of_the
     (inp / "d.txt").write_text("Weather\n\nIt rained in Tunis.\n", encoding="utf-8")
     assert build([inp / "d.txt"], out, extractor="rules").error is None
     assert pd.read_parquet(out / "event_aliases")["old_event_id"].tolist() == aliases["old_event_id"].tolist()
+
+
+def test_the_merge_stage_stages_a_version_and_publication_merges_again_if_the_store_changed(tmp_path):
+    import pandas as pd
+
+    from pipelines.build import build
+    from pipelines.publish import prepare, publish
+
+    out = tmp_path / "o"
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, text in (
+        (a, "Plan\n\nOn 27 April 2025, Egypt and Qatar called for a ceasefire in Gaza.\n"),
+        (b, "Vote\n\nOn 2 May 2025, the Security Council adopted resolution 2799 on Sudan.\n"),
+    ):
+        folder.mkdir()
+        (folder / "x.txt").write_text(text, encoding="utf-8")
+    assert build([a], out, extractor="rules").error is None
+    summary = {"articles": 1, "read": 1, "extracted": 0, "unchanged": 1, "failed": 0, "carried": 0}
+    summary |= {"failed_reasons": [], "rejected_reasons": {}, "ignored": [], "inputs": []}
+    merged = prepare(out, [summary], "20990101T000000Z-merge1")
+    assert merged.events_by_type == {"ceasefire_call": 1} and merged.current()
+    staged = pd.read_parquet(merged.folder)
+    assert staged["event_type"].tolist() == ["ceasefire_call"]
+    assert pd.read_parquet(out / "events")["run_id"].iloc[0] != merged.run_id  # staged, not published
+    # Another build stores (and publishes) a resolution meanwhile: the staged merge is stale.
+    assert build([b], out, extractor="rules").error is None
+    assert not merged.current()
+    published = publish(out, [summary], merged=merged)
+    events = pd.read_parquet(out / "events")
+    assert sorted(events["event_type"]) == ["ceasefire_call", "resolution"]
+    assert set(events["run_id"]) == {merged.run_id} == {published.run_id}

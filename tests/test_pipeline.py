@@ -194,6 +194,8 @@ def test_cli_build_refuses_a_file_as_output_before_any_work(tmp_path):
 
 
 def test_definitions_load_with_assets_checks_and_job():
+    import dagster as dg
+
     from pipelines.definitions import defs as load
 
     defs = load()
@@ -205,11 +207,15 @@ def test_definitions_load_with_assets_checks_and_job():
         "validated_events",
         "normalized_events",
         "stored_articles",
+        "merged_events",
         "published_dataset",
     }
     graph = repo.asset_graph
     partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
-    assert partitioned == keys - {"published_dataset"}
+    assert partitioned == keys - {"merged_events", "published_dataset"}
+    # The merge is a stage of its own, between the store and publication.
+    assert graph.get(dg.AssetKey("merged_events")).parent_keys == {dg.AssetKey("stored_articles")}
+    assert graph.get(dg.AssetKey("published_dataset")).parent_keys == {dg.AssetKey("merged_events")}
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
     assert checks == {
         "events_match_schema",

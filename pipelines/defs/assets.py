@@ -1,10 +1,11 @@
 """The pipeline as Dagster assets, grouped by stage, with the checks that guard them.
 
 articles (ingest) -> event_mentions (extract) -> validated_events (validate)
--> normalized_events (normalize) -> stored_articles (store) -> published_dataset (publish; merges
-across sources). The first five are partitioned by batch (``batches``, dynamic partitions: the CLI
-cuts its inputs into batches, the sensor adds one per batch of new files) and each adds its batch to
-the output's store; ``published_dataset`` is one asset over all of them, built from the store.
+-> normalized_events (normalize) -> stored_articles (store) -> merged_events (merge across sources)
+-> published_dataset (publish). The first five are partitioned by batch (``batches``, dynamic
+partitions: the CLI cuts its inputs into batches, the sensor adds one per batch of new files) and each
+adds its batch to the output's store; ``merged_events`` and ``published_dataset`` are single assets
+over all of them, built from the store.
 Each asset calls the plain function of its stage; the logic and its tests live in those
 modules, not here. Each reports ``dagster/row_count`` and ``dagster/column_schema`` (from
 ``schemas/``).
@@ -16,6 +17,7 @@ import dagster as dg
 
 from pipelines import extract as extract_stage
 from pipelines import ingest as ingest_stage
+from pipelines import merged as merged_stage
 from pipelines import publish as publish_stage
 from pipelines import validate as validate_stage
 from pipelines.defs.resources import ExtractorSettings, OutputLocation
@@ -206,12 +208,46 @@ def _full_refresh(pending: list, run_id: str) -> set[str] | None:
 
 
 @dg.asset(
-    group_name="publish",
+    group_name="merge",
     deps=[stored_articles],
+    description="Every stored mention merged into one row per real event across sources, staged for "
+    "the next version (refused when the build read nothing or every article failed).",
+)
+def merged_events(
+    context: dg.AssetExecutionContext, config: PublishConfig, output: OutputLocation
+) -> merged_stage.Merged:
+    from pipelines import batches as registry
+
+    folder = output.folder()
+    pending = registry.pending(folder)
+    run_id = config.run_id or publish_stage.new_run_id()
+    try:
+        result = publish_stage.prepare(
+            folder,
+            [b.summary for b in pending],
+            run_id,
+            keep=_full_refresh(pending, config.run_id),
+            lock_wait=output.wait(),
+        )
+    except publish_stage.PublishRefused:
+        registry.mark(folder, pending, "refused")
+        raise
+    context.add_output_metadata(
+        {
+            "run_id": run_id,
+            "events_by_type": dg.MetadataValue.json(result.events_by_type),
+            **table_metadata(result.n_events, "event"),
+        }
+    )
+    return result
+
+
+@dg.asset(
+    group_name="publish",
     description="Parquet tables events, articles and quarantine of everything the store holds.",
 )
 def published_dataset(
-    context: dg.AssetExecutionContext, config: PublishConfig, output: OutputLocation
+    context: dg.AssetExecutionContext, merged_events: merged_stage.Merged, output: OutputLocation
 ) -> publish_stage.Published:
     from pipelines import batches as registry
 
@@ -222,10 +258,9 @@ def published_dataset(
         result = publish_stage.publish(
             folder,
             summaries,
-            run_id=config.run_id or None,
             extractor=", ".join(sorted({s.get("extractor", "") for s in summaries})),
-            keep=_full_refresh(pending, config.run_id),
             lock_wait=output.wait(),
+            merged=merged_events,
         )
     except publish_stage.PublishRefused:
         registry.mark(folder, pending, "refused")

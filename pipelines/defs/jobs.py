@@ -11,9 +11,11 @@ import dagster as dg
 
 build_dataset = dg.define_asset_job(
     "build_dataset",
-    selection=dg.AssetSelection.groups("ingest", "extract", "validate", "normalize", "store", "publish"),
-    description="Ingest, extract, validate, normalise and store one batch of articles, then publish "
-    "everything the store holds.",
+    selection=dg.AssetSelection.groups(
+        "ingest", "extract", "validate", "normalize", "store", "merge", "publish"
+    ),
+    description="Ingest, extract, validate, normalise and store one batch of articles, then merge and "
+    "publish everything the store holds.",
     executor_def=dg.in_process_executor,
 )
 
@@ -71,5 +73,5 @@ def batch_requests(paths: list[Path], tag: str) -> tuple[list[str], list[dg.RunR
 def build_run_config(paths: list[Path], run_id: str = "", publish: bool = True) -> dict:
     ops: dict = {"articles": {"config": {"paths": [str(p) for p in paths], "run_id": run_id}}}
     if publish:
-        ops["published_dataset"] = {"config": {"run_id": run_id}}
+        ops["merged_events"] = {"config": {"run_id": run_id}}
     return {"ops": ops}
