@@ -1,8 +1,8 @@
 """Throughput and memory of the offline path: ingest + rules extraction + validation + publication.
 
-Makes N distinct articles from the built-in sample corpus (each copy gets its own first line, so none
-is a duplicate), then times each stage with the project's own functions and reports articles per
-second and the peak resident memory. Usage:
+Makes N distinct articles from the built-in sample corpus (``benchmarks.corpus``: each with its own
+headline and a paragraph of its own, so none is a duplicate or a near-duplicate), then times each
+stage with the project's own functions and reports articles per second and the peak resident memory. Usage:
 
     .venv/bin/python benchmarks/build_throughput.py [N] [--dagster]
 
@@ -19,20 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.defs.assets import sample_corpus
+from benchmarks.corpus import make_corpus
 from pipelines.extract import extract_all, get_extractor
 from pipelines.ingest import ingest
 from pipelines.normalize import normalize_events
 from pipelines.publish import publish, store_batch
 from pipelines.validate import validate_all
-
-
-def make_corpus(folder: Path, n: int, start: int = 0) -> None:
-    files = sorted(sample_corpus().glob("*.txt"))
-    for i in range(start, start + n):
-        src = files[i % len(files)]
-        text = src.read_text(encoding="utf-8")
-        (folder / f"{i:05d}_{src.name}").write_text(f"Copy {i}\n\n{text}", encoding="utf-8")
 
 
 def peak_rss_mb() -> float:

@@ -31,7 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.build_throughput import make_corpus
+from benchmarks.corpus import make_corpus
 from pipelines.data import load_yaml
 from pipelines.textnorm import normalize
 

@@ -168,6 +168,11 @@ def run_rows(
         prev = stored.get(art.key)
         row = art.to_dict()
         row.update(extraction.usage.get(art.article_id, {}))
+        row.update(
+            copy_of=extraction.copies.get(art.article_id),
+            minhash=extraction.signatures.get(art.article_id),
+            near_keys=extraction.near_keys.get(art.article_id),
+        )
         row.update(key=art.key, kind="article", first_seen=prev["first_seen"] if prev else now, run_id=run_id)
         rej = rejected.get(art.article_id, [])
         if art.article_id in extraction.duplicates:

@@ -24,7 +24,16 @@ from pathlib import Path
 from pipelines.data import files_digest
 
 STORE = "store"
-EXTRA_COLUMNS = ("key", "kind", "extraction_key", "first_seen", "mentions", "rejected")
+EXTRA_COLUMNS = (
+    "key",
+    "kind",
+    "extraction_key",
+    "first_seen",
+    "mentions",
+    "rejected",
+    "minhash",
+    "near_keys",
+)
 
 
 @cache
@@ -41,6 +50,9 @@ def store_schema():
         pa.field("first_seen", pa.string()),
         pa.field("mentions", pa.string()),
         pa.field("rejected", pa.string()),
+        # The article's MinHash signature and its band keys: later batches find its reprints by them.
+        pa.field("minhash", pa.binary()),
+        pa.field("near_keys", pa.list_(pa.int64())),
     ]
     return pa.schema([*extra, *(f for f in base if f.name not in EXTRA_COLUMNS)])
 
@@ -166,16 +178,52 @@ def claimed(ingested, stored: dict[str, dict], run_id: str) -> None:
     ingested.articles = keep
 
 
-def rows(output: Path, keys: set[str]) -> dict[str, dict]:
-    """key -> the whole stored row, for these keys only."""
+def rows(output: Path, keys: set[str], by: str = "key") -> dict[str, dict]:
+    """key (or the column ``by``, e.g. article_id) -> the whole stored row, for these values only."""
     if not keys or not exists(output):
         return {}
     import pyarrow as pa
     import pyarrow.compute as pc
 
     t = _read(output)
-    t = t.filter(pc.is_in(t.column("key"), value_set=pa.array(sorted(keys), pa.string())))
-    return {r["key"]: r for r in t.to_pylist()}
+    t = t.filter(pc.is_in(t.column(by), value_set=pa.array(sorted(keys), pa.string())))
+    return {r[by]: r for r in t.to_pylist() if r["kind"] == "article" or by == "key"}
+
+
+def similar(
+    output: Path, keys: set[int], exclude: set[str] = frozenset()
+) -> list[tuple[str, bytes, list[int]]]:
+    """(article id, MinHash signature, band keys) of the stored articles extracted (with or without
+    events) that share one of these band keys (``pipelines.neardup``), but those whose key is in
+    ``exclude``."""
+    if not keys or not exists(output):
+        return []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = _read(output, ["key", "article_id", "state", "minhash", "near_keys"])
+    bands = t.column("near_keys").combine_chunks()
+    hit = pc.is_in(pc.list_flatten(bands), value_set=pa.array(sorted(keys), pa.int64()))
+    found = sorted(set(pc.list_parent_indices(bands).filter(hit).to_pylist()))
+    t = t.take(pa.array(found, pa.int64()))
+    return [
+        (r["article_id"], r["minhash"], r["near_keys"])
+        for r in t.to_pylist()
+        if r["state"] in ("extracted", "no_events") and r["minhash"] and r["key"] not in exclude
+    ]
+
+
+def near_duplicates(output: Path, exclude: set[str] = frozenset()):
+    """The store as ``neardup.link`` looks into it: candidates by band key (``similar``), then the
+    text and mentions of those it needs."""
+    from pipelines.neardup import Stored
+
+    def load(ids: set[str]) -> dict[str, tuple[str, list[dict]]]:
+        return {
+            i: (r["text"] or "", decode(r, "mentions")) for i, r in rows(output, ids, by="article_id").items()
+        }
+
+    return Stored(lambda keys: similar(output, keys, exclude), load)
 
 
 def _table(rows: list[dict]):

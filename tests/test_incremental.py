@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmarks.corpus import filler
 from pipelines.build import build
 from pipelines.extract import RulesExtractor
 
@@ -19,13 +20,14 @@ STORIES = sorted(p for p in SAMPLE.glob("*.txt"))
 
 
 def write_articles(folder: Path, start: int, n: int) -> list[Path]:
-    """``n`` distinct articles: the sample stories under numbered headlines."""
+    """``n`` distinct articles: the sample stories under numbered headlines, each with a paragraph of
+    its own (not near-duplicates of each other: each is extracted)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(start, start + n):
         story = STORIES[i % len(STORIES)]
         p = folder / f"r{i:05}_{story.name}"
-        p.write_text(f"Report {i}\n\n{story.read_text(encoding='utf-8')}", encoding="utf-8")
+        p.write_text(f"Report {i}\n\n{story.read_text(encoding='utf-8')}\n\n{filler(i)}", encoding="utf-8")
         paths.append(p)
     return paths
 

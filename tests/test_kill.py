@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.corpus import filler
+
 from .llm_server import LLMServer, Script
 from .test_safety import CEASEFIRE, MODEL, answer, complete
 
@@ -29,7 +31,8 @@ def test_sigkill_at_20_moments_never_tears_the_dataset_or_repeats_a_finished_cal
     inp = tmp_path / "in"
     inp.mkdir()
     for i in range(N_ARTICLES):
-        (inp / f"a{i:03}.txt").write_text(f"Story {i}\n\n{CEASEFIRE} Item {i}.", encoding="utf-8")
+        # A paragraph of its own each: not near-duplicates, so every article goes to the model.
+        (inp / f"a{i:03}.txt").write_text(f"Story {i}\n\n{CEASEFIRE}\n\n{filler(i)}", encoding="utf-8")
     out = tmp_path / "o"
     exe = Path(sys.executable).parent / "eventbuilder"
     env = {**os.environ, "OPENAI_API_KEY": "sk-test"}

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
+from benchmarks.corpus import filler
 from pipelines.build import build
 from pipelines.ingest import ingest
 
@@ -571,7 +572,8 @@ def test_a_killed_build_leaves_no_copy_of_the_articles_outside_the_output(tmp_pa
     inp = tmp_path / "in"
     inp.mkdir()
     for i in range(400):
-        (inp / f"a{i:03}.txt").write_text(f"Story {i}\n\n{CEASEFIRE} Marker{i}.", encoding="utf-8")
+        text = f"Story {i}\n\n{CEASEFIRE} Marker{i}.\n\n{filler(i)}"  # not near-duplicates: 400 calls
+        (inp / f"a{i:03}.txt").write_text(text, encoding="utf-8")
     scratch = tmp_path / "tmpdir"
     scratch.mkdir()
     exe = Path(sys.executable).parent / "eventbuilder"

@@ -99,19 +99,21 @@ def event_mentions(
     extractor: ExtractorSettings,
     output: OutputLocation,
 ) -> extract_stage.Extraction:
-    from pipelines import store
+    from pipelines import neardup, store
 
-    ex = extractor.build(output.folder())
+    folder = output.folder()
+    ex = extractor.build(folder)
     todo, keys, reused, duplicates = store.plan(
-        articles.articles, ex.version, store.index(output.folder()), articles.full_refresh
+        articles.articles, ex.version, store.index(folder), articles.full_refresh
     )
+    links = neardup.link(todo, store.near_duplicates(folder, exclude={a.key for a in todo}))
     if extractor.show_progress:
         from pipelines.progress import progress_bar
 
         with progress_bar(len(todo), f"extracting ({ex.name})") as advance:
-            result = extract_stage.extract_all(todo, ex, progress=lambda _a: advance())
+            result = extract_stage.extract_linked(todo, ex, links, progress=lambda _a: advance())
     else:
-        result = extract_stage.extract_all(todo, ex)
+        result = extract_stage.extract_linked(todo, ex, links)
     result.keys, result.reused, result.duplicates = keys, reused, duplicates
     usage = {
         k: sum(u.get(k) or 0 for u in result.usage.values()) for k in ("llm_calls", "tokens_in", "tokens_out")
@@ -122,6 +124,7 @@ def event_mentions(
             "extracted": len(todo),
             "unchanged": len(reused),
             "duplicates": len(duplicates),
+            "near_duplicates": len(result.copies),
             "failed": len(result.failed),
             "extractor": ex.name,
             **usage,

@@ -133,6 +133,9 @@ class Extraction:
     keys: dict[str, str] = field(default_factory=dict)  # article_id -> extraction key (see store.py)
     reused: set[str] = field(default_factory=set)  # article ids unchanged since stored: not extracted again
     duplicates: dict[str, str] = field(default_factory=dict)  # article_id -> source already holding its text
+    copies: dict[str, str] = field(default_factory=dict)  # near-duplicate's article_id -> its original's
+    signatures: dict[str, bytes] = field(default_factory=dict)  # article_id -> MinHash signature (neardup)
+    near_keys: dict[str, list[int]] = field(default_factory=dict)  # article_id -> its band keys (neardup)
 
 
 def extract_all(
@@ -142,6 +145,42 @@ def extract_all(
     if many is not None:
         return many(articles, progress)
     return _extract_serially(articles, extractor, progress)
+
+
+def extract_linked(
+    articles: list[Article],
+    extractor: Extractor,
+    links,
+    progress: Callable[[Article], None] | None = None,
+) -> Extraction:
+    """Extract ``articles`` once per story: each near-duplicate (``links``, from ``neardup.link``) gets
+    its original's events re-anchored in its own text instead of an extraction; one whose original
+    failed now is extracted itself."""
+    from pipelines.neardup import copy_events
+
+    copies = [a for a in articles if a.article_id in links.copy_of]
+    out = extract_all([a for a in articles if a.article_id not in links.copy_of], extractor, progress)
+    by_article: dict[str, list[dict]] = {}
+    for ev in out.events:
+        by_article.setdefault((ev.get("evidence") or [{}])[0].get("article_id"), []).append(ev)
+    alone = []
+    for a in copies:
+        original = links.copy_of[a.article_id]
+        if original in out.failed:
+            alone.append(a)
+            continue
+        out.events += copy_events(links.stored.get(original, by_article.get(original, [])), a)
+        out.copies[a.article_id] = original
+        if progress:
+            progress(a)
+    if alone:
+        more = extract_all(alone, extractor, progress)
+        out.events += more.events
+        out.failed.update(more.failed)
+        out.rejected += more.rejected
+        out.usage.update(more.usage)
+    out.signatures, out.near_keys = dict(links.signatures), dict(links.keys)
+    return out
 
 
 def _extract_serially(
