@@ -48,3 +48,28 @@ def test_the_expression_nearest_the_trigger_wins():
     s = "بعد اجتماع في 2 يناير، دعت مصر يوم الأربعاء إلى هدنة"
     anchor = s.index("دعت")
     assert resolve_date(s, "2020-01-09", anchor=anchor) == ("2020-01-08", "day")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The Council adopted on Thursday 13 March the resolution",
+        "Le Conseil a adopté jeudi 13 mars la résolution",
+        "اعتمد المجلس يوم الخميس 13 آذار/مارس القرار",
+    ],
+)
+def test_a_weekday_followed_by_its_date_is_that_date_not_the_last_such_weekday(sentence):
+    assert resolve_date(sentence, "2025-07-01", 3) == ("2025-03-13", "day")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Le 18 juin, Moscou avait opposé son veto", ("2025-06-18", "day")),
+        ("Les ministres ont appelé hier à un cessez-le-feu", ("2025-06-30", "day")),
+        ("Le cargo a accosté dimanche à Misrata", ("2025-06-29", "day")),
+        ("Les combats ont repris le mois dernier", ("2025-06", "month")),
+    ],
+)
+def test_french_dates(sentence, expected):
+    assert resolve_date(sentence, "2025-07-01") == expected

@@ -324,3 +324,51 @@ def test_a_delivery_called_an_embargo_breach_is_alleged_and_its_materiel_named()
     )
     assert ev["status"] == "alleged"
     assert ev["materiel"] == "military vehicles and air-defence systems"  # "لقوات": the recipient, not troops
+
+
+def test_french_resolution_with_symbol_votes_roles_and_date():
+    ev = only(
+        run(
+            "Le Conseil de sécurité de l'ONU a adopté mardi 12 mars la résolution S/RES/2803 (2024), "
+            "qui exige un cessez-le-feu au Darfour. Le texte, porté par la France, a recueilli 13 voix "
+            "pour ; la Russie et la Chine se sont abstenues."
+        ),
+        "resolution",
+    )
+    assert (ev["status"], ev["symbol"], ev["date"]) == ("adopted", "S/RES/2803 (2024)", "2024-03-12")
+    assert roles(ev) == {
+        "body": {"United Nations Security Council"},
+        "sponsor": {"France"},
+        "abstainer": {"Russia", "China"},
+    }
+    assert ev["votes_for"] == 13 and "ceasefire" in ev["topics"]
+
+
+def test_french_ceasefire_call_and_arms_delivery():
+    call = only(
+        run(
+            "Le ministre égyptien des Affaires étrangères a appelé jeudi l'armée soudanaise et les Forces "
+            "de soutien rapide à conclure un cessez-le-feu immédiat."
+        ),
+        "ceasefire_call",
+    )
+    assert call["status"] == "called" and call["date"] == "2024-03-14"
+    assert {"Sudanese Armed Forces", "Rapid Support Forces"} <= roles(call)["addressee"]
+    arms = only(
+        run(
+            "Selon l'opération Irini, un cargo a débarqué dimanche à Misrata des véhicules blindés livrés "
+            "par la Turquie aux forces du Gouvernement d'union nationale, en violation de l'embargo."
+        ),
+        "arms_delivery",
+    )
+    assert roles(arms) == {"supplier": {"Turkey"}, "recipient": {"Government of National Unity"}}
+    assert (arms["status"], arms["materiel"], arms["date"]) == ("alleged", "armoured vehicles", "2024-03-10")
+
+
+def test_an_act_told_minutes_after_another_has_its_date():
+    events = run(
+        "The Security Council on Thursday adopted resolution 2804 on Sudan. Minutes later the Council "
+        "adopted resolution 2805, which renews the sanctions."
+    )
+    dates = {e["symbol"]: e["date"] for e in events if e["event_type"] == "resolution"}
+    assert dates == {"2804": "2024-03-14", "2805": "2024-03-14"}

@@ -24,7 +24,7 @@ from functools import cache
 from pipelines.data import load_yaml
 from pipelines.ingest import Article
 from pipelines.merge import coreference
-from pipelines.normalize.dates import fold_pattern, resolve_date
+from pipelines.normalize.dates import fold_pattern, resolve_date, same_day
 from pipelines.normalize.gazetteer import Actor, Gazetteer, Mention, Place, gazetteer, name_key
 from pipelines.segment import sentences
 from pipelines.textnorm import Folded, fold
@@ -435,17 +435,21 @@ def _resolution(
     lx: Lexicon,
     last_body: list[Actor],
     noun_known: bool = False,
+    previous: dict | None = None,
 ) -> dict | None:
     """The resolution a sentence (or clause) states, if any; ``noun_known``: the clause continues one
-    that named the text ("... after Russia vetoed an earlier version")."""
+    that named the text ("... after Russia vetoed an earlier version"); ``previous``: the resolution
+    the article told last, which a sentence about "the text" with votes or roles and no act of its own
+    goes on about ("The text, drafted by France, received 13 votes; Russia abstained")."""
     article_bodies = ctx.bodies
     bodies = [m for m in ms if m.entry.type in BODY_TYPES and not m.demonym]
     noun = _first(lx.res_noun, fs)
     if not noun and any(m.entry.type == "legislature" for m in bodies):
         noun = _first(lx.res_leg_noun, fs)
-    if not noun and not noun_known:
+    anaphor = _first(lx.res_anaphor, fs) if previous else None
+    if not noun and not noun_known and not anaphor:
         return None
-    noun_at = noun.start() if noun else 0
+    noun_at = noun.start() if noun else anaphor.start() if anaphor else 0
     statuses = {k: p.search(fs) for k, p in lx.res_status.items()}
     if statuses["vetoed"]:
         cast = [(m.start(), m.end()) for m in lx.res_not_vetoed.finditer(fs)]
@@ -457,6 +461,9 @@ def _resolution(
         statuses["blocked"] = statuses["blocked"] or statuses["failed"]
         statuses["failed"] = None
     status = next((k for k in ("vetoed", "adopted", "failed", "blocked", "drafted") if statuses[k]), None)
+    if not status and anaphor and previous:
+        told = any(p.search(fs) for p in (*lx.res_roles.values(), *lx.res_votes.values()))
+        status = previous["status"] if told else None
     if not status:
         return None
     if lx.res_generic.search(fs):
@@ -674,12 +681,14 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     events: list[dict] = []
     last_body: list[Actor] = []
     for s, e in sentences(article.text):
+        before = len(events)
         fs0, fe0 = bisect_left(folded.offsets, s), bisect_left(folded.offsets, e)
         fs = folded.text[fs0:fe0]
         ms = ctx.actors.within(fs0, fe0)
         cut = _prior_act(fs, lx)
+        previous = next((ev for ev in reversed(events) if ev["event_type"] == "resolution"), None)
         if cut is None:
-            res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body)
+            res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body, previous=previous)
             events += [res] if res else []
         else:
             # Two acts in one sentence: the later one before the marker, the earlier one after it.
@@ -699,6 +708,11 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         if arms:
             events.append(arms)
         last_body.extend(m.entry for m in ms if m.entry.type in BODY_TYPES and not m.demonym)
+        dated = [ev for ev in events[:before] if ev["date"]]
+        if dated and any(not ev["date"] for ev in events[before:]) and same_day(article.text[s:e]):
+            for ev in events[before:]:  # "Minutes later the Council adopted ...": the day told before
+                if not ev["date"]:
+                    ev["date"], ev["date_precision"] = dated[-1]["date"], dated[-1]["date_precision"]
     events = coreference(events)
     # A body's ceasefire demand that is the text of its own resolution is that resolution, not a call.
     # The dates of those resolutions by body, so each call is checked in one look-up, not a scan.

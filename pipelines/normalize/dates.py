@@ -46,6 +46,7 @@ class _Vocab:
     last_week_re: re.Pattern
     this_month_re: re.Pattern
     last_month_re: re.Pattern
+    same_day_re: re.Pattern
 
 
 @cache
@@ -81,6 +82,7 @@ def _vocab() -> _Vocab:
     last_week_re = re.compile(rf"{b}(?:{_alt(spec['last_week'])}){e}")
     this_month_re = re.compile(rf"{b}(?:{_alt(spec['this_month'])}){e}")
     last_month_re = re.compile(rf"{b}(?:{_alt(spec['last_month'])}){e}")
+    same_day_re = re.compile(rf"{b}(?:{_alt(spec['same_day'])}){e}")
     return _Vocab(
         month,
         weekday,
@@ -94,6 +96,7 @@ def _vocab() -> _Vocab:
         last_week_re,
         this_month_re,
         last_month_re,
+        same_day_re,
     )
 
 
@@ -158,7 +161,8 @@ def _candidates(folded: str, pub: dt.date | None) -> list[tuple[int, str | None,
                 continue
         out.append((mt.start(), None, "unknown"))
     for mt in v.weekday_re.finditer(folded):
-        if any(mt.start() in r for r in taken):
+        # "Thursday 13 March": the weekday names the date that follows it, not the last Thursday.
+        if any(mt.start() in r or 0 <= r.start - mt.end() <= 2 for r in taken):
             continue
         if not pub:
             out.append((mt.start(), None, "unknown"))
@@ -191,6 +195,12 @@ def resolve_date(sentence: str, published: str | None, anchor: int | None = None
     pos = anchor or 0
     _, date, precision = min(found, key=lambda c: (abs(c[0] - pos), c[0]))
     return (date, precision) if date else (None, "unknown")
+
+
+def same_day(sentence: str) -> bool:
+    """Whether a sentence tells of an act right after the one told before it ("minutes later",
+    "dans la foulée"): it then has that act's date."""
+    return bool(_vocab().same_day_re.search(normalize(sentence)))
 
 
 PRECISION_RANK = {"day": 3, "month": 2, "year": 1, "unknown": 0}
