@@ -118,6 +118,8 @@ def build(
                         raise_on_error=False,
                     )
                     outcome = _result(result, checks_passed)
+                    # A run's result holds its batch's outputs (every text): let it go before the next.
+                    del result
                     if last or outcome.error:
                         # These partitions live as long as this build's Dagster instance.
                         batches.forget(output, keys)

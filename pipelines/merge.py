@@ -406,12 +406,15 @@ def _reported_within(date: str, published: str | None, days: int = 62) -> bool:
 
 
 def join_undated(
-    records: list[dict], undated: list[dict], published: dict[str, str | None] | None = None
+    records: list[dict],
+    undated: list[dict],
+    published: dict[str, str | None] | None = None,
+    match=strong_identity,
 ) -> tuple[list[tuple[int, dict]], list[dict]]:
-    """Which undated mentions join a dated record: those whose identity is strong (``strong_identity``)
-    with exactly one dated record that their article's publication date (``published``: article id ->
-    date) allows. Returns (record index, mention) joins and the mentions left on their own; two
-    undated mentions are never merged."""
+    """Which undated mentions join a dated record: those whose identity is strong (``match``, by
+    default ``strong_identity``) with exactly one dated record that their article's publication date
+    (``published``: article id -> date) allows. Returns (record index, mention) joins and the mentions
+    left on their own; two undated mentions are never merged."""
     by_kind: dict[str, list[int]] = {}
     for i, r in enumerate(records):
         if r.get("date"):
@@ -422,7 +425,7 @@ def join_undated(
         fits = [
             i
             for i in by_kind.get(u["event_type"], [])
-            if strong_identity(records[i], u) and _reported_within(records[i]["date"], pub)
+            if match(records[i], u) and _reported_within(records[i]["date"], pub)
         ]
         if len(fits) == 1:
             joins.append((fits[0], u))
@@ -431,12 +434,25 @@ def join_undated(
     return joins, alone
 
 
+def same_as(record: dict, mention: dict) -> bool:
+    """Whether a mention dated to a year only is the dated event ``record`` (``same_event`` across
+    sources): it joins that event when it is the only one of the year it can be."""
+    return same_event(record, mention, cross_source=True)
+
+
 def merge_sources(events: list[dict], published: dict[str, str | None] | None = None) -> list[dict]:
     """Merge the same event reported by several articles; set event_id and source_count.
 
-    Dated mentions merge when ``same_event`` says so; an undated one joins a dated event only on a
-    strong identity (``join_undated``; ``published``: article id -> publication date)."""
-    merged = _cluster([e for e in events if e.get("date")], cross_source=True)
+    Mentions dated to the month or day merge when ``same_event`` says so; one dated to a year only
+    joins the one such event it is the same as; an undated one joins a dated event only on a strong
+    identity (``join_undated``; ``published``: article id -> publication date)."""
+    merged = _cluster([e for e in events if len(e.get("date") or "") > 4], cross_source=True)
+    # Dated to a year only: the one event of that year it is the same as, as publication merges it.
+    yearly = _cluster([e for e in events if len(e.get("date") or "") == 4], cross_source=True)
+    joins, alone = join_undated(merged, yearly, published, same_as)
+    for i, u in joins:
+        merged[i] = combine(merged[i], u)
+    merged += alone
     joins, alone = join_undated(merged, [e for e in events if not e.get("date")], published)
     for i, u in joins:
         merged[i] = combine(merged[i], u)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines import outdir, store
-from pipelines.merge import combine, event_id, join_undated, merge_sources
+from pipelines.merge import combine, event_id, join_undated, merge_sources, same_as, strong_identity
 from pipelines.normalize import acled_columns
 from pipelines.schema import arrow_table, schema_version
 
@@ -121,7 +121,25 @@ def _year(date: str | None) -> str:
     return (date or "")[:4] or UNKNOWN_YEAR
 
 
-_SLIM = ("event_type", "status", "date", "actors", "symbol", "conflict_country", "materiel")
+def _group(date: str | None) -> tuple[bool, str, bool, str]:
+    """The group a mention's date puts it in, in the order groups are merged: every month of a year,
+    then that year's mentions dated to the year only, then the undated ones."""
+    year, month = _year(date), (date or "")[5:7]
+    return (year == UNKNOWN_YEAR, year, not month, month)
+
+
+# The fields same_event and strong_identity read: all that is kept of each event written.
+_SLIM = (
+    "event_type",
+    "status",
+    "date",
+    "actors",
+    "symbol",
+    "topics",
+    "conflict_country",
+    "materiel",
+    "confidence",
+)
 
 
 def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) -> tuple[Counter, Counter]:
@@ -130,14 +148,15 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
     ``light``: the store's kind, article_id, outlet, language, published, first_seen and mentions
     columns. Dated
     mentions merge across articles only when their type is the same and their dates agree (so do their
-    years): the mentions of one type and year are merged and written together. Undated ones, ``chunk``
-    stored rows at a time, join the one dated event they strongly match (``merge.join_undated``,
-    which sees every dated event through a few fields kept of each), else stay rows of their own; the
-    files holding events that gained sources are written again. Memory holds one group, not the
-    dataset. Returns the events by type and the events citing each article.
+    months): the mentions of one type and month are merged and written together. Those dated to a
+    year only, then the undated ones, ``chunk`` stored rows at a time, join the one dated event they
+    match (the same event; for undated ones, a strong identity: ``merge.join_undated``, which sees
+    every dated event through a few fields kept of each), else stay rows of their own; the files
+    holding events that gained sources are written again. Memory holds one month's events of a type,
+    not the dataset. Returns the events by type and the events citing each article.
     """
     provenance: dict[tuple, tuple[str, str]] = {}
-    rows_of: dict[tuple[str, str], list[int]] = {}  # (year, type) -> store rows with such mentions
+    rows_of: dict[tuple, list[int]] = {}  # (group, type) -> store rows with such mentions
     firsts = light.column("first_seen").to_pylist()
     columns = [light.column(c).to_pylist() for c in ("article_id", "outlet", "language", "published")]
     reports = {a: (o, lang, p) for a, o, lang, p in zip(*columns, strict=True)}
@@ -151,7 +170,7 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
                 first = (firsts[i] or "", event_id(m))
                 for t in _quote_keys(m):
                     provenance[t] = min(provenance.get(t, first), first)
-                groups.add((_year(m.get("date")), m["event_type"]))
+                groups.add((*_group(m.get("date")), m["event_type"]))
             for g in groups:
                 rows_of.setdefault(g, []).append(i)
     by_type: Counter = Counter()
@@ -162,18 +181,20 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
     dated: list[dict] = []  # a few fields of every dated event written, for undated mentions to join
     where: list[tuple[Path, int]] = []  # the file and row of each
     joined: dict[Path, dict[int, list[dict]]] = {}
-    for (year, kind), rows in sorted(rows_of.items()):
-        step = chunk if year == UNKNOWN_YEAR else len(rows)
+    for (undated, year, year_only, month, kind), rows in sorted(rows_of.items()):
+        key = (undated, year, year_only, month)
+        step = chunk if undated or year_only else len(rows)
         for at in range(0, len(rows), step):
             raws = mentions_column.take(pa.array(rows[at : at + step], pa.int64())).to_pylist()
             mentions = [
                 m
                 for raw in raws
                 for m in json.loads(raw)
-                if m["event_type"] == kind and _year(m.get("date")) == year
+                if m["event_type"] == kind and _group(m.get("date")) == key
             ]
-            if year == UNKNOWN_YEAR:
-                joins, mentions = join_undated(dated, mentions, published)
+            if undated or year_only:
+                match = strong_identity if undated else same_as
+                joins, mentions = join_undated(dated, mentions, published, match)
                 for i, m in joins:
                     path, row = where[i]
                     joined.setdefault(path, {}).setdefault(row, []).append(m)
@@ -187,7 +208,7 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
             path = part / f"part-{run_id}-{parts[year]}.parquet"
             parts[year] += 1
             pq.write_table(arrow_table(events, "event"), path, compression="zstd")
-            if year != UNKNOWN_YEAR:
+            if not undated:
                 dated += [{k: ev.get(k) for k in _SLIM} for ev in events]
                 where += [(path, n) for n in range(len(events))]
     for path, rows in joined.items():

@@ -228,3 +228,14 @@ def test_the_merge_stage_stages_a_version_and_publication_merges_again_if_the_st
     events = pd.read_parquet(out / "events")
     assert sorted(events["event_type"]) == ["ceasefire_call", "resolution"]
     assert set(events["run_id"]) == {merged.run_id} == {published.run_id}
+
+
+def test_a_report_dated_to_the_year_only_joins_the_one_event_of_that_year_it_can_be():
+    calls = {"caller": ["France", "Germany"]}
+    one = [
+        mention("a", "ceasefire_call", "called", "2025-02-24", calls, conflict_country="SDN"),
+        mention("b", "ceasefire_call", "called", "2025", calls, conflict_country="SDN"),
+    ]
+    assert groups(one) == [{"a", "b"}]
+    two = [*one, mention("c", "ceasefire_call", "called", "2025-10-06", calls, conflict_country="SDN")]
+    assert groups(two) == [{"a"}, {"b"}, {"c"}]  # February's or October's: it joins neither
