@@ -13,6 +13,7 @@ real event in every article that reports it), merge scores across articles (``me
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -327,12 +328,14 @@ def run_eval(
             for a in arts
             if a.article_id in extraction.failed
         }
-        # Merged across articles as publication merges them: each mention carries its event's id.
+        # Merged across articles as publication merges them: each mention carries its event's id. On
+        # copies: merging combines the mentions' lists, and the mentions scored stay as extracted.
         from pipelines.merge import merge_sources
 
+        published = {a.article_id: a.published for a in arts}
         merged_id = {
             (x["article_id"], x["start"], x["end"], ev["event_type"]): ev["event_id"]
-            for ev in merge_sources([dict(e) for e in normalized], {a.article_id: a.published for a in arts})
+            for ev in merge_sources(copy.deepcopy(normalized), published)
             for x in ev["evidence"]
         }
         for e in normalized:

@@ -330,8 +330,8 @@ def test_french_resolution_with_symbol_votes_roles_and_date():
     ev = only(
         run(
             "Le Conseil de sécurité de l'ONU a adopté mardi 12 mars la résolution S/RES/2803 (2024), "
-            "qui exige un cessez-le-feu au Darfour. Le texte, porté par la France, a recueilli 13 voix "
-            "pour ; la Russie et la Chine se sont abstenues."
+            "qui exige un cessez-le-feu au Darfour, portée par la France, par 13 voix pour, la Russie et "
+            "la Chine s'étant abstenues."
         ),
         "resolution",
     )

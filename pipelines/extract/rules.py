@@ -435,21 +435,17 @@ def _resolution(
     lx: Lexicon,
     last_body: list[Actor],
     noun_known: bool = False,
-    previous: dict | None = None,
 ) -> dict | None:
     """The resolution a sentence (or clause) states, if any; ``noun_known``: the clause continues one
-    that named the text ("... after Russia vetoed an earlier version"); ``previous``: the resolution
-    the article told last, which a sentence about "the text" with votes or roles and no act of its own
-    goes on about ("The text, drafted by France, received 13 votes; Russia abstained")."""
+    that named the text ("... after Russia vetoed an earlier version")."""
     article_bodies = ctx.bodies
     bodies = [m for m in ms if m.entry.type in BODY_TYPES and not m.demonym]
     noun = _first(lx.res_noun, fs)
     if not noun and any(m.entry.type == "legislature" for m in bodies):
         noun = _first(lx.res_leg_noun, fs)
-    anaphor = _first(lx.res_anaphor, fs) if previous else None
-    if not noun and not noun_known and not anaphor:
+    if not noun and not noun_known:
         return None
-    noun_at = noun.start() if noun else anaphor.start() if anaphor else 0
+    noun_at = noun.start() if noun else 0
     statuses = {k: p.search(fs) for k, p in lx.res_status.items()}
     if statuses["vetoed"]:
         cast = [(m.start(), m.end()) for m in lx.res_not_vetoed.finditer(fs)]
@@ -461,9 +457,6 @@ def _resolution(
         statuses["blocked"] = statuses["blocked"] or statuses["failed"]
         statuses["failed"] = None
     status = next((k for k in ("vetoed", "adopted", "failed", "blocked", "drafted") if statuses[k]), None)
-    if not status and anaphor and previous:
-        told = any(p.search(fs) for p in (*lx.res_roles.values(), *lx.res_votes.values()))
-        status = previous["status"] if told else None
     if not status:
         return None
     if lx.res_generic.search(fs):
@@ -686,9 +679,8 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         fs = folded.text[fs0:fe0]
         ms = ctx.actors.within(fs0, fe0)
         cut = _prior_act(fs, lx)
-        previous = next((ev for ev in reversed(events) if ev["event_type"] == "resolution"), None)
         if cut is None:
-            res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body, previous=previous)
+            res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body)
             events += [res] if res else []
         else:
             # Two acts in one sentence: the later one before the marker, the earlier one after it.
