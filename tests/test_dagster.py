@@ -123,6 +123,10 @@ def test_dagsters_runner_publishes_and_keeps_no_article_text_in_dagster_home(tmp
     assert stored, "Dagster wrote nothing: the run did not use this DAGSTER_HOME"
     holding = [p for p in stored if SENTENCE.encode() in p.read_bytes()]
     assert holding == []
+    # The steps hand each other references to the input files, not copies of the articles' texts.
+    handovers = [p.read_bytes() for p in (out / ".eventbuilder-steps").rglob("*") if p.is_file()]
+    texts = [t.encode() for t in articles["text"]]
+    assert handovers and not [t for t in texts for data in handovers if t in data]
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         event = instance.get_latest_materialization_event(dg.AssetKey("published_dataset"))

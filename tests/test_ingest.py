@@ -159,3 +159,18 @@ def test_an_svg_title_is_not_the_article_title():
     )
     title, text = html_to_text(html)
     assert title == "Russia urges truce" and "Share on Facebook" not in text
+
+
+def test_a_hand_over_holds_references_and_reads_the_texts_back_or_names_a_changed_file(tmp_path):
+    from pipelines.handover import InputChanged, references, resolve
+
+    (tmp_path / "a.txt").write_text("Title A\n\nEgypt called for a ceasefire in Gaza.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Title B\n\nQatar called for a truce in Sudan.", encoding="utf-8")
+    read = ingest([tmp_path])
+    ref = references(read)
+    assert [a.text[:7] for a in ref.articles] == ["sha256:", "sha256:"]
+    assert "ceasefire" not in repr(ref)
+    assert [a.text for a in resolve(ref).articles] == [a.text for a in read.articles]
+    (tmp_path / "b.txt").write_text("Title B\n\nQatar called for talks.", encoding="utf-8")
+    with pytest.raises(InputChanged, match=r"b\.txt: the file changed"):
+        resolve(ref)

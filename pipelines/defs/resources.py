@@ -79,8 +79,9 @@ class StepHandover(dg.ConfigurableIOManager):
 
     Dagster's default IO manager pickles every output into ``DAGSTER_HOME``: each run would leave a
     copy of every article's text there, forever. This one writes the result to
-    ``OUTPUT/.eventbuilder-steps/<run id>/<asset>`` (beside the store that holds the texts anyway)
-    and gives Dagster only that path and its size. The clean-up of the output folder drops hand-overs
+    ``OUTPUT/.eventbuilder-steps/<run id>/<asset>`` with each article's text replaced by a reference
+    to its input file (``pipelines.handover``: read back and checked against its hash by the next
+    step) and gives Dagster only that path and its size. The clean-up of the output folder drops hand-overs
     older than two days, after the window in which a failed run is re-executed from the UI.
     """
 
@@ -95,8 +96,10 @@ class StepHandover(dg.ConfigurableIOManager):
         path = self._path(context.run_id, context.asset_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
+        from pipelines.handover import references
+
         with open(tmp, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(references(obj), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
         context.add_output_metadata(
             {"handover": dg.MetadataValue.path(str(path)), "handover_bytes": path.stat().st_size}
@@ -110,8 +113,10 @@ class StepHandover(dg.ConfigurableIOManager):
                 f"{path}: the result of {context.asset_key.to_user_string()} is gone (hand-overs are kept"
                 " two days); materialize the whole job again"
             )
+        from pipelines.handover import resolve
+
         with open(path, "rb") as fh:
-            return pickle.load(fh)
+            return resolve(pickle.load(fh))
 
 
 @dg.definitions
