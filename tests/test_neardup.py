@@ -124,3 +124,12 @@ def test_a_reprint_arriving_later_is_linked_to_the_stored_original(tmp_path, ext
     assert extracted == ["a.txt", "d.txt"]  # the reprint with a paragraph of its own is read itself
     row = shipment(out)
     assert row["event_id"] == id_before and row["source_count"] == 3
+
+
+def test_signatures_are_datasketchs_minhash_of_the_shingles():
+    from datasketch import MinHash
+
+    for text in (ORIGINAL, reprint(), OTHER_REPORT, "", "one two"):
+        m = MinHash(num_perm=neardup.NUM_PERM, seed=neardup.SEED, scheme="affine32")
+        m.update_batch(list(neardup._shingles(text)))
+        assert (neardup.signature(text) == m.hashvalues).all()
