@@ -142,12 +142,20 @@ def check_output(output: Path) -> None:
 # --- lock ---------------------------------------------------------------------------
 
 
-def _holder(output: Path) -> str:
-    try:
-        info = json.loads((output / f"{LOCK}.info").read_text(encoding="utf-8"))
-        return f"pid {info['pid']} on {info['host']}, since {info['since']}"
-    except (OSError, ValueError, KeyError):
-        return "holder unknown"
+def _holder(output: Path, patience: float = 1.0) -> str:
+    """Who holds the lock, from the file its holder writes right after taking it: a run refused in
+    that moment waits up to ``patience`` seconds for it."""
+    import time
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            info = json.loads((output / f"{LOCK}.info").read_text(encoding="utf-8"))
+            return f"pid {info['pid']} on {info['host']}, since {info['since']}"
+        except (OSError, ValueError, KeyError):
+            if time.monotonic() >= deadline:
+                return "holder unknown"
+            time.sleep(0.02)
 
 
 @contextlib.contextmanager
