@@ -96,15 +96,15 @@ def _body(text: str) -> list[tuple[int, int]]:
 
 def _copies(original: str, copy_text: str) -> bool:
     a, b = _shingles(original), _shingles(copy_text)
-    return len(a & b) >= THRESHOLD * len(a | b) and covers(original, copy_text)
+    return len(a & b) >= THRESHOLD * len(a | b) and _covers(a, copy_text)
 
 
-def covers(original: str, copy_text: str) -> bool:
+def _covers(whole: set[bytes], copy_text: str) -> bool:
     """Whether every sentence of ``copy_text``'s body that may state an event is, but for a word or
-    two, in ``original``: most (``SENTENCE``) of its word 3-shingles are the original's."""
+    two, in the original whose shingles are ``whole``: most (``SENTENCE``) of its word 3-shingles are
+    the original's."""
     from pipelines.extract import possible_event
 
-    whole = _shingles(original)
     for s, e in _body(copy_text):
         sentence = copy_text[s:e]
         if possible_event(sentence):
