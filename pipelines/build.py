@@ -62,7 +62,7 @@ def build(
 
     import dagster as dg
 
-    from pipelines import batches, ingest, outdir
+    from pipelines import batches, ingest, memory, outdir
     from pipelines.defs import assets, checks
     from pipelines.defs.jobs import BATCH_ASSETS
     from pipelines.defs.resources import ExtractorSettings, OutputLocation
@@ -120,6 +120,7 @@ def build(
                     outcome = _result(result, checks_passed)
                     # A run's result holds its batch's outputs (every text): let it go before the next.
                     del result
+                    memory.release()
                     if last or outcome.error:
                         # These partitions live as long as this build's Dagster instance.
                         batches.forget(output, keys)

@@ -69,6 +69,29 @@ def test_every_published_quote_is_verbatim_in_its_article(sample_build):
     assert n >= len(events) > 0
 
 
+def test_the_published_grounding_check_finds_a_moved_quote_and_a_missing_article(sample_build, tmp_path):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from pipelines.checks import ungrounded_quotes
+
+    out = tmp_path / "copy"
+    shutil.copytree(sample_build[0] / "current", out)
+    assert ungrounded_quotes(out) == []
+    files = sorted((out / "events").rglob("*.parquet"), key=lambda f: pq.read_metadata(f).num_rows)
+    files = files[-1:]  # the file with the most events: two of them are changed
+    rows = pq.read_table(files[0]).to_pylist()
+    assert len(rows) >= 2
+    first, second = rows[0]["evidence"][0], rows[-1]["evidence"][0]
+    first["start"] += 1  # the quote no longer sits at its offsets
+    second["article_id"] = "no-such-article"
+    pq.write_table(pq.read_table(files[0]).from_pylist(rows, schema=pq.read_schema(files[0])), files[0])
+    bad = ungrounded_quotes(out)
+    assert len(bad) == 2, bad
+    assert {b.split(":")[0] for b in bad} == {rows[0]["event_id"], rows[-1]["event_id"]}
+
+
 def test_pandas_pyarrow_and_duckdb_read_the_dataset_as_is(sample_build):
     out, _ = sample_build
     pdf = pd.read_parquet(out / "events")

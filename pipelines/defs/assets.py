@@ -17,6 +17,7 @@ import dagster as dg
 
 from pipelines import extract as extract_stage
 from pipelines import ingest as ingest_stage
+from pipelines import memory
 from pipelines import merged as merged_stage
 from pipelines import publish as publish_stage
 from pipelines import validate as validate_stage
@@ -196,6 +197,7 @@ def stored_articles(
     registry.mark(folder, [batch], "stored")
     counts = {k: summary[k] for k in ("read", "extracted", "unchanged", "failed", "carried")}
     context.add_output_metadata({**counts, **table_metadata(len(summary["met"]), "article")})
+    memory.release()  # the batch's texts are in the store now: hand their pages back before the next
     # What the next step needs is in the store and the batch's record: only the counts travel.
     return {"batch": batch.key, "run_id": batch.run_id, **counts}
 
@@ -235,6 +237,7 @@ def merged_events(
     except publish_stage.PublishRefused:
         registry.mark(folder, pending, "refused")
         raise
+    memory.release()
     context.add_output_metadata(
         {
             "run_id": run_id,

@@ -1,0 +1,37 @@
+"""Keep a long build's resident memory near what it holds, not near its high-water mark.
+
+In: nothing. Out: ``configure()`` makes Arrow allocate through the C library's allocator (its default,
+mimalloc, keeps freed pages of each batch: a 10k build peaked about 110 MB higher with it), and
+``release()`` hands freed memory back to the system between batches and stages (``malloc_trim``,
+where the C library has it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+from functools import cache
+
+
+def configure() -> None:
+    """Arrow's default memory pool becomes the system allocator (the one ``release`` can trim)."""
+    import pyarrow as pa
+
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+@cache
+def _trim():
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    return getattr(libc, "malloc_trim", None)
+
+
+def release() -> None:
+    """Collect unreachable objects and return the heap's free pages to the system."""
+    gc.collect()
+    trim = _trim()
+    if trim is not None:
+        trim(0)
