@@ -1,6 +1,7 @@
 """Start-up cost: the sample build against importing Dagster, and the job through Dagster's runner.
 
-Runs, in turn and several times, `python -c "import dagster"` and `eventbuilder build` of the built-in
+Runs, in turn and several times, `python -c "import dagster"`, the build's job with no work in it
+(`benchmarks/dagster_skeleton.py`), `eventbuilder build` of the built-in
 sample into a fresh output folder, then `dagster job execute -j build_dataset` of one batch partition
 with a fresh DAGSTER_HOME (adding the partition is not timed). Taking them in turn keeps a busy moment
 of the machine from favouring one of them.
@@ -35,11 +36,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENTBUILDER_", "DAGSTER_"))}
-    times: dict[str, list[float]] = {"import dagster": [], "sample build": [], "dagster job execute": []}
+    names = ("import dagster", "dagster skeleton", "sample build", "dagster job execute")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    skeleton = Path(__file__).with_name("dagster_skeleton.py")
     tmp = Path(tempfile.mkdtemp(prefix="eb-startup-"))
     try:
         for i in range(args.runs):
             times["import dagster"].append(timed([sys.executable, "-c", "import dagster"], env))
+            times["dagster skeleton"].append(timed([sys.executable, str(skeleton)], env))
             build = [str(BIN / "eventbuilder"), "build", "--output", str(tmp / f"out{i}")]
             times["sample build"].append(timed(build, env))
             home = tmp / f"home{i}"
@@ -58,6 +62,8 @@ def main() -> None:
         print(f"{name:<22} median {medians[name]:5.2f} s  (min {min(values):.2f}, max {max(values):.2f})")
     ratio = medians["sample build"] / medians["import dagster"]
     print(f"sample build / import dagster: {ratio:.2f}x (issue goal: at most 2.5x)")
+    floor = medians["dagster skeleton"] / medians["import dagster"]
+    print(f"the job's shape with no work in it (dagster_skeleton.py) / import dagster: {floor:.2f}x")
 
 
 if __name__ == "__main__":

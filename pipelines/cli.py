@@ -334,6 +334,41 @@ def remove(
     print(f"removed {len(keys)} input(s); version {published.run_id} holds {published.n_articles} articles")
 
 
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="acled-csv: ACLED's 31 columns in ACLED's order and types; csv: one flat row per event "
+            "(UTF-8 with a BOM, for Excel); xlsx: the same rows with a frozen header and filters.",
+        ),
+    ] = "csv",
+    dataset: Annotated[
+        Path, typer.Option("--dataset", "-d", help="Folder of the published dataset (a build's --output).")
+    ] = Path("outputs"),
+) -> None:
+    """Export the published dataset as ACLED's CSV, a flat CSV or an Excel workbook."""
+    from pipelines import export as ex
+
+    if fmt not in ex.FORMATS:
+        _err(f"--format {fmt}: not one of {', '.join(ex.FORMATS)}")
+        raise typer.Exit(2)
+    try:
+        result = ex.write(dataset, fmt, output)
+    except FileNotFoundError as e:
+        _err(f"--dataset {e}")
+        raise typer.Exit(2) from None
+    except OSError as e:
+        _err(f"--output {output}: {e.strerror or e}")
+        raise typer.Exit(2) from None
+    print(f"wrote {len(result.rows)} event(s) to {output} ({fmt})")
+    for reason, n in sorted(result.left_out.items()):
+        print(f"left out {n} event(s): {reason}")
+
+
 @app.command(name="eval")
 def evaluate(
     gold: Annotated[

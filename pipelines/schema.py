@@ -103,6 +103,8 @@ def _arrow_type(spec: dict[str, Any], where: str):
     if len(kinds) != 1:
         raise ValueError(f"{where}: cannot map JSON Schema type {kind!r} to one Arrow type")
     (kind,) = kinds
+    if kind == "string" and spec.get("format") == "date":
+        return pa.date32()
     if kind in scalars:
         return scalars[kind]
     if kind == "array":
@@ -136,4 +138,19 @@ def arrow_table(rows: list[dict], name: str = "event"):
     """Rows as an Arrow table of a published table's schema."""
     import pyarrow as pa
 
+    dates = _date_fields(name)
+    if dates:  # JSON records carry dates as ISO strings; the Parquet column is a real date
+        rows = [{**r, **{k: _as_date(r.get(k)) for k in dates}} for r in rows]
     return pa.Table.from_pylist(rows, schema=arrow_schema(name))
+
+
+@cache
+def _date_fields(name: str) -> tuple[str, ...]:
+    props = load_schema(name)["properties"]
+    return tuple(k for k, v in props.items() if v.get("format") == "date")
+
+
+def _as_date(value):
+    import datetime as dt
+
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value

@@ -34,3 +34,18 @@ def files_digest(files: tuple[str, ...]) -> str:
         except OSError:
             h.update(b"<missing>")
     return h.hexdigest()[:16]
+
+
+@cache
+def acled_countries() -> dict[str, dict]:
+    """ISO3 -> {iso (numeric, int), country (ACLED's name), region (ACLED's)} from acled_countries.csv."""
+    import csv
+
+    lines = [ln for ln in data_path("acled_countries.csv").read_text(encoding="utf-8").splitlines()]
+    rows = csv.DictReader(ln for ln in lines if not ln.startswith("#"))
+    return {r["iso3"]: {"iso": int(r["iso"]), "country": r["country"], "region": r["region"]} for r in rows}
+
+
+def country_names() -> dict[str, str]:
+    """ISO3 -> the country's name as ACLED writes it (Libya, not LBY)."""
+    return {k: v["country"] for k, v in acled_countries().items()}

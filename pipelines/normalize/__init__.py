@@ -3,8 +3,8 @@
 In: validated events and their articles. Out: the same events with actors completed from
 the dictionary (``known`` False when not in it), the date checked against the text and the
 publication date, and location/admin1/country/latitude/longitude/geo_precision filled.
-``acled_columns`` gives actor1, assoc_actor_1, actor2, assoc_actor_2, inter1, inter2 of a
-(merged) event.
+``acled_columns`` gives actor1, assoc_actor_1, actor2, assoc_actor_2, inter1, inter2, event_date
+and notes of a (merged) event.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pipelines.normalize.actors import canonical_actor
 from pipelines.normalize.dates import check_date, years_in
 from pipelines.normalize.gazetteer import gazetteer
 from pipelines.normalize.places import geocode
+from pipelines.notes import note
 
 # Who is on each side, per event type: (actor1 roles, actor2 roles), most central first.
 SIDES = {
@@ -95,6 +96,14 @@ def _inter(actor: dict, conflict: str | None) -> int | None:
     return table["home" if home else "abroad"].get(kind)
 
 
+def middle_date(date: str | None) -> str | None:
+    """The ISO day a date of any precision stands for: the day; a month's 15th; a year's 1 July."""
+    if not date:
+        return None
+    parts = date.split("-")
+    return {1: f"{date}-07-01", 2: f"{date}-15"}.get(len(parts), date)
+
+
 def acled_columns(event: dict) -> dict:
     roles1, roles2 = SIDES.get(event["event_type"], ((), ()))
     side1 = [a for r in roles1 for a in event["actors"] if a["role"] == r]
@@ -105,7 +114,12 @@ def acled_columns(event: dict) -> dict:
         return list(dict.fromkeys(a["name"] for a in side))
 
     n1, n2 = names(side1), names(side2)
+    notes = event.get("notes")
+    if not notes or not str(event.get("extractor") or "").startswith("llm"):
+        notes = note(event)  # ours are written again from the merged fields; a model's note is kept
     return {
+        "event_date": middle_date(event.get("date")),
+        "notes": notes,
         "actor1": n1[0] if n1 else None,
         "assoc_actor_1": "; ".join(n1[1:]) or None,
         "actor2": n2[0] if n2 else None,
