@@ -369,6 +369,72 @@ def export(
         print(f"left out {n} event(s): {reason}")
 
 
+@app.command()
+def review(
+    event_id: Annotated[str | None, typer.Argument(help="The event decided on (its event_id).")] = None,
+    accept: Annotated[bool, typer.Option("--accept", help="The event is right as it is.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="The event is wrong: it leaves events.")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="FIELD=VALUE: correct one field (repeatable), e.g. --set status=adopted."),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Why, in your words.")] = None,
+    reviewer: Annotated[str | None, typer.Option("--reviewer", help="Who decides (default: $USER).")] = None,
+    import_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--import",
+            help="Decisions from a JSONL or CSV file: event_id, decision (accept, reject, set), field, "
+            "value, note, reviewer, time.",
+        ),
+    ] = None,
+    dataset: Annotated[
+        Path, typer.Option("--dataset", "-d", help="Folder of the published dataset (a build's --output).")
+    ] = Path("outputs"),
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="Seconds to wait when another run is writing the dataset.")
+    ] = 0,
+) -> None:
+    """Accept, reject or correct published events. Decisions are kept with the dataset, take effect at
+    once (a new version) and in every later build."""
+    import os
+
+    from pipelines import reviews, store
+    from pipelines.publish import review as publish_review
+
+    if not store.exists(dataset) or not (dataset / "_manifest.json").is_file():
+        _err(f"--dataset {dataset}: no dataset there")
+        raise typer.Exit(2)
+    who = reviewer or os.environ.get("USER")
+    try:
+        if import_file is not None:
+            if event_id or accept or reject or set_:
+                raise reviews.ReviewError("--import takes its decisions from the file alone")
+            decisions = reviews.read_file(import_file)
+        else:
+            if not event_id or (accept + reject + bool(set_)) != 1:
+                raise reviews.ReviewError("give EVENT_ID and one of --accept, --reject or --set FIELD=VALUE")
+            if set_:
+                pairs = [s.split("=", 1) if "=" in s else (s, None) for s in set_]
+                bad = [f for f, v in pairs if v is None]
+                if bad:
+                    raise reviews.ReviewError(f"--set {bad[0]}: write FIELD=VALUE")
+                decisions = [reviews.decision(event_id, "set", f, v, note, who) for f, v in pairs]
+            else:
+                decisions = [
+                    reviews.decision(event_id, "accept" if accept else "reject", note=note, reviewer=who)
+                ]
+        with _output_errors():
+            published = publish_review(dataset, decisions, lock_wait=wait)
+    except reviews.ReviewError as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
+    except OSError as e:
+        _err(f"{e.filename or import_file}: {e.strerror or e}")
+        raise typer.Exit(2) from None
+    print(f"kept {len(decisions)} decision(s); version {published.run_id} holds {published.n_events} events")
+
+
 @app.command(name="eval")
 def evaluate(
     gold: Annotated[

@@ -93,6 +93,7 @@ def event_rows(
         taken.add(row["event_id"])
         row.update(acled_columns(ev), **reported(ev, reports))
         row["schema_version"] = schema_version()
+        row["review_status"] = "unreviewed"  # publication applies the reviewers' decisions
         row["run_id"] = run_id
         rows.append(row)
     rows.sort(key=lambda r: (r.get("date") or "", r["event_type"], r["event_id"]))

@@ -35,8 +35,8 @@ MARKER = ".eventbuilder.json"
 LOCK = ".eventbuilder.lock"
 SCRATCH = ".eventbuilder-tmp"  # a name of the tool's own: a user's .tmp is never touched
 STEPS = ".eventbuilder-steps"
-PUBLISHED = ("events", "articles", "quarantine", "event_aliases", "_manifest.json")
-RESERVED = (*PUBLISHED, "current", "runs", "store")
+PUBLISHED = ("events", "articles", "quarantine", "event_aliases", "reviews", "_manifest.json")
+RESERVED = (*PUBLISHED, "current", "runs", "store", "review_log")
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 

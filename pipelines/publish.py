@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines import outdir, store
+from pipelines import outdir, reviews, store
 from pipelines.extract import Extraction
 from pipelines.ingest import Ingested, source_file
 from pipelines.merged import Merged, merge_store
@@ -481,14 +481,24 @@ def write_version(
     run_id = merged.run_id
     staging = merged.folder.parent
     try:
+        previous = outdir.current_run(output)
+        aliases = alias_rows(output / "runs" / previous if previous else None, staging / "events", run_id)
+        decisions = reviews.load(output)
+        by_type, cited = Counter(merged.events_by_type), Counter(merged.cited)
+        if decisions:  # reviewers' decisions hold in every version, by id or through an alias
+            rejected, uncited = reviews.apply(
+                merged.folder, decisions, {a["old_event_id"]: a["event_id"] for a in aliases}
+            )
+            by_type.subtract(rejected)
+            cited.subtract(uncited)
         skip = {"key", "extraction_key", "first_seen", "mentions"}
         columns = [n for n in store.store_schema().names if n not in skip]
-        articles, quarantine = article_table(store.table(output, columns), Counter(merged.cited), run_id)
+        articles, quarantine = article_table(store.table(output, columns), cited, run_id)
         states = articles.column("state")
         result = Published(
             output,
             run_id,
-            dict(merged.events_by_type),
+            {k: n for k, n in by_type.items() if n > 0},
             quarantine,
             n_articles=articles.num_rows,
             article_states={v["values"]: v["counts"] for v in pc.value_counts(states).to_pylist()},
@@ -501,9 +511,9 @@ def write_version(
         _write(articles, staging / "articles", run_id)
         del articles
         _write(arrow_table(quarantine, "quarantine"), staging / "quarantine", run_id)
-        previous = outdir.current_run(output)
-        aliases = alias_rows(output / "runs" / previous if previous else None, staging / "events", run_id)
         _write(arrow_table(aliases, "event_alias"), staging / "event_aliases", run_id)
+        review_rows = reviews.published_rows(decisions, run_id)
+        _write(arrow_table(review_rows, "review"), staging / "reviews", run_id)
         manifest = {
             "run_id": run_id,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -515,12 +525,14 @@ def write_version(
                 "articles": result.n_articles,
                 "quarantine": len(quarantine),
                 "event_aliases": len(aliases),
+                "reviews": len(review_rows),
             },
             "tables": {
                 "events": "events/",
                 "articles": "articles/",
                 "quarantine": "quarantine/",
                 "event_aliases": "event_aliases/",
+                "reviews": "reviews/",
             },
         }
         (staging / "_manifest.json").write_text(
@@ -560,3 +572,38 @@ def remove(
             return [], None
         store.write(output, [], drop=keys)
         return keys, write_version(output, merge_store(output, run_id), "remove")
+
+
+def review(
+    output: Path, decisions: list[dict], lock_wait: float = 0.0, run_id: str | None = None
+) -> Published:
+    """Keep reviewers' ``decisions`` with the dataset and publish a version that applies them.
+
+    Each decision must name an event of the current version (or an id that merged into one, through
+    ``event_aliases``), and a set value must suit that event's type: else ReviewError, nothing kept.
+    """
+    from pipelines.checks import read_table
+
+    run_id = run_id or new_run_id()
+    output = Path(output)
+    with outdir.locked(output, lock_wait, run_id):
+        outdir.check_output(output)
+        outdir.clean_up(output, scratch=False)
+        current = output / "current"
+        events = read_table(current, "events", ["event_id", "event_type"]).to_pylist()
+        types = {e["event_id"]: e["event_type"] for e in events}
+        alias_files = sorted((current / "event_aliases").rglob("*.parquet"))
+        aliases = {
+            a["old_event_id"]: a["event_id"]
+            for f in alias_files
+            for a in pq.read_table(f, columns=["old_event_id", "event_id"]).to_pylist()
+        }
+        for d in decisions:
+            target = reviews.resolve(d["event_id"], set(types), aliases)
+            if target is None:
+                raise reviews.ReviewError(f"event {d['event_id']}: not in the dataset's current version")
+            if d["decision"] == "set":
+                value = reviews.parse_value(d["field"], d["value"])
+                reviews.check_value(types[target], d["field"], value)
+        reviews.add(output, decisions)
+        return write_version(output, merge_store(output, run_id), "review")

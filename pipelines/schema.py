@@ -15,7 +15,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-TABLES = ("event", "article", "quarantine")
+TABLES = ("event", "article", "quarantine", "review")
 
 
 def schema_dir() -> Traversable:

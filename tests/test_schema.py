@@ -32,6 +32,8 @@ def test_arrow_schema_has_exactly_the_json_schema_fields(table):
             assert pa.types.is_floating(field.type)
         elif "object" in kinds:
             assert pa.types.is_struct(field.type)
+        elif spec.get("format") == "date":  # a real date column, not text
+            assert pa.types.is_date32(field.type)
         else:
             assert pa.types.is_string(field.type)
 
