@@ -66,7 +66,9 @@ def parse_value(field: str, text: str | None):
                 raise ValueError(text)
             return text.lower() == "true"
     except ValueError:
-        raise ReviewError(f"{field}={text}: not {'an' if kinds[0][0] in 'aeiou' else 'a'} {kinds[0]}") from None
+        raise ReviewError(
+            f"{field}={text}: not {'an' if kinds[0][0] in 'aeiou' else 'a'} {kinds[0]}"
+        ) from None
     return text
 
 

@@ -455,3 +455,20 @@ def test_few_shot_examples_follow_the_response_schema_and_quote_verbatim():
         assert list(Draft202012Validator(response_schema()).iter_errors(ex["answer"])) == []
         for ev in ex["answer"]["events"]:
             assert all(q["quote"] in ex["article"] for q in ev["evidence"])
+
+
+def test_the_models_note_is_published_and_the_response_format_asks_for_one(tmp_path):
+    from pipelines.extract.prompt import response_schema
+
+    spec = response_schema()["properties"]["events"]["items"]["properties"]["notes"]
+    assert "who did what to whom" in spec["description"]
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "a.txt").write_text(EGYPT.text, encoding="utf-8")
+    note = "On an unstated day, Egypt called for an immediate ceasefire in Libya [status: called]."
+    script = Script({"Egypt urges": [{"content": answer(EGYPT_Q, notes=note)}]})
+    with LLMServer(script) as srv:
+        result = build([inp], tmp_path / "out", extractor="llm", model=MODEL, api_base=srv.api_base)
+    assert result.error is None
+    events = pd.read_parquet(tmp_path / "out" / "events")
+    assert list(events["notes"]) == [note]
