@@ -370,6 +370,27 @@ def export(
 
 
 @app.command()
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    dataset: Annotated[
+        Path, typer.Option("--dataset", "-d", help="Folder of the published dataset (a build's --output).")
+    ] = Path("outputs"),
+) -> None:
+    """One self-contained HTML page: figures, a chart, a map, and every event with its evidence for review."""
+    from pipelines import report as rp
+
+    if not (dataset / "_manifest.json").is_file():
+        _err(f"--dataset {dataset}: no published dataset there (no _manifest.json): give a build's output")
+        raise typer.Exit(2)
+    try:
+        n = rp.write(dataset, output)
+    except OSError as e:
+        _err(f"--output {output}: {e.strerror or e}")
+        raise typer.Exit(2) from None
+    print(f"wrote {output} ({n} events); open it in a browser, nothing is fetched from the network")
+
+
+@app.command()
 def review(
     event_id: Annotated[str | None, typer.Argument(help="The event decided on (its event_id).")] = None,
     accept: Annotated[bool, typer.Option("--accept", help="The event is right as it is.")] = False,
