@@ -102,4 +102,5 @@ def note(event: dict) -> str:
             what += f", opposed by {opposers}"
     when = _when(event.get("date"), event.get("date_precision"))
     sentence = f"{when}, {who} {what}" if when else f"{who} {what} (date not reported)"
-    return f"{sentence[0].upper()}{sentence[1:]} [status: {status}]."
+    tail = f" [status: {status}]" if status else ""  # a status the event lacks is not invented
+    return f"{sentence[0].upper()}{sentence[1:]}{tail}."

@@ -2,12 +2,12 @@
 
 In: a dataset folder (a build's output). Out: an HTML file with nothing fetched from the network
 (inline CSS, JavaScript and SVG): the event count, totals by type and status, events per month by type
-(a chart), the top actors per role, a map of geocoded events (longitude and latitude on an inline
-graticule, with their table), the quarantine by reason, and the runs' extractor, model, tokens and
-cost. Then every event, low confidence first, with its note, its quotes highlighted at their offsets
-in its articles' text (right-to-left text shown as such, ``dir="auto"``), links between the sources
-of a merged event, filters by type, status, actor, country and date, and accept / reject buttons whose
-decisions download as a JSONL file for ``eventbuilder review --import``.
+(a chart), the top actors per role, a map of geocoded events (longitude and latitude on an inline world
+outline and graticule, with their table), the quarantine by reason, and the runs' extractor, model,
+tokens and cost. Then every event, low confidence first, with its note, its quotes highlighted at their
+offsets in its articles' text (right-to-left text shown as such, ``dir="auto"``), links between the
+sources of a merged event, filters by type, status, actor, country and date, and accept / reject
+buttons whose decisions download as a JSONL file for ``eventbuilder review --import``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from pipelines.checks import read_table
+from pipelines.data import data_path
 
 CONTEXT = 400  # characters of article text shown on each side of a quote
 
@@ -60,6 +61,12 @@ def _chart(events: list[dict]) -> str:
     return f"{svg}<p>{legend} (max {top} a month)</p>"
 
 
+def _world_outline() -> str:
+    # Natural Earth's 1:110m land (public domain), as x = longitude + 180, y = 90 - latitude at half
+    # a degree: the same plane the dots are drawn on, small enough (about 90 KB) to inline.
+    return data_path("world_outline.svgpath").read_text(encoding="ascii").strip()
+
+
 def _map(events: list[dict]) -> str:
     located = [e for e in events if e.get("latitude") is not None and e.get("longitude") is not None]
     if not located:
@@ -75,6 +82,7 @@ def _map(events: list[dict]) -> str:
     rows = [[p, c, f"{la:.3f}", f"{lo:.3f}", n] for (p, c, la, lo), n in places.most_common()]
     svg = (
         "<svg class='map' viewBox='0 0 360 180' role='img'><rect width='360' height='180' fill='#eef3f8'/>"
+        f"<path class='land' d='{_world_outline()}' fill='#dfe6d8' stroke='#9aa88f' stroke-width='0.2'/>"
         f"<g stroke='#c8d3de' stroke-width='0.3'>{lines}</g><g fill='#d62728'>{dots}</g></svg>"
     )
     return svg + _table(["location", "country", "latitude", "longitude", "events"], rows)

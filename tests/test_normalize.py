@@ -173,7 +173,12 @@ def test_acled_columns_from_roles_and_actor_types():
             },
         ],
     }
-    assert acled_columns(ev) == {
+    cols = acled_columns(ev)
+    assert cols.pop("event_date") is None  # no date, no middle of a period
+    assert cols.pop("notes") == (
+        "Turkey and Qatar delivered military materiel to Government of National Accord (date not reported)."
+    )
+    assert cols == {
         "actor1": "Turkey",
         "assoc_actor_1": "Qatar",
         "actor2": "Government of National Accord",

@@ -67,6 +67,18 @@ def test_the_report_in_headless_chromium(page_file, tmp_path):
         direction = arabic.evaluate("m => getComputedStyle(m.closest('p')).direction")
         assert direction == "rtl"
         assert page.locator("article.event:visible").count() == count
+        # The map draws the shipped world outline: land spanning the globe, Libya's capital on land.
+        box = page.evaluate(
+            "() => { const b = document.querySelector('svg.map path.land').getBBox();"
+            " return {width: b.width, height: b.height}; }"
+        )
+        assert box["width"] > 340 and box["height"] > 140, box
+        on_land = page.evaluate(
+            "() => { const p = document.querySelector('svg.map path.land');"
+            " const at = (lon, lat) => p.isPointInFill(new DOMPoint(lon + 180, 90 - lat));"
+            " return [at(13.2, 32.9), at(0, 0)]; }"  # Tripoli is on land; 0, 0 is in the sea
+        )
+        assert on_land == [True, False]
         page.select_option("#f-type", "resolution")
         page.click("#f-apply")
         visible = page.locator("article.event:visible")

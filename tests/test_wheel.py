@@ -33,6 +33,7 @@ def test_wheel_carries_schemas_and_data_and_loads_them_outside_the_checkout(tmp_
         "pipelines/schemas/article.schema.json",
         "pipelines/data/actors.yaml",
         "pipelines/data/lexicon.yaml",
+        "pipelines/data/world_outline.svgpath",  # the report's map
         "pipelines/data/sample/articles/manifest.csv",
         "pipelines/pyproject.toml",  # [tool.dg]: the defs-folder loader finds it
     ):
