@@ -296,6 +296,15 @@ def _summary(result, elapsed: float) -> None:
             markup=True,
             highlight=False,
         )
+    if pub.not_covered:
+        langs = ", ".join(f"{n} {lang}" for lang, n in pub.not_covered.items())
+        console.print(
+            f"[yellow]{sum(pub.not_covered.values())} article(s) in languages the embedded extractor "
+            f"cannot read[/yellow] ({langs}): no_events with reason language_not_covered; "
+            "--extractor llm reads them",
+            markup=True,
+            highlight=False,
+        )
     if pub.ignored:
         console.print(
             f"ignored {len(pub.ignored)} path(s): hidden names (starting with '.') or the output folder"

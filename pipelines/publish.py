@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines import outdir, reviews, store
-from pipelines.extract import Extraction
+from pipelines.extract import Extraction, not_covered
 from pipelines.ingest import Ingested, source_file
 from pipelines.merged import Merged, merge_store
 from pipelines.schema import arrow_schema, arrow_table, schema_version
@@ -43,6 +43,7 @@ class Published:
     article_states: dict[str, int] = field(default_factory=dict)
     usage: dict[str, float] = field(default_factory=dict)  # LLM calls, tokens and cost, summed
     failed_reasons: list[str] = field(default_factory=list)  # of the articles in state failed
+    not_covered: dict[str, int] = field(default_factory=dict)  # language -> articles it could not read
     carried: int = 0  # mentions kept from earlier runs for articles that failed now
     ignored: list[str] = field(default_factory=list)  # hidden input paths, not read
     run: dict = field(default_factory=dict)  # this run: inputs read, extracted, unchanged, failed
@@ -101,6 +102,17 @@ def refusal(batches: list[dict]) -> str | None:
         reasons = top_reasons(r for b in batches for r in b["failed_reasons"])
         return f"every article failed ({n_articles}): {describe(reasons)}"
     return None
+
+
+def _not_covered(articles: pa.Table) -> dict[str, int]:
+    import pyarrow.compute as pc
+
+    mask = pc.and_(
+        pc.equal(articles.column("state"), "no_events"),
+        pc.starts_with(pc.fill_null(articles.column("reason"), ""), "language_not_covered: "),
+    )
+    reasons = articles.filter(mask).column("reason").to_pylist()
+    return dict(Counter(r.split(": ", 1)[1] for r in reasons).most_common())
 
 
 def new_run_id() -> str:
@@ -209,7 +221,7 @@ def run_rows(
             found = mentions.get(art.article_id, [])
             row.update(
                 state="extracted" if found else "no_events",
-                reason=None,
+                reason=None if found else not_covered(extraction.extractor, art.language),
                 mentions=store.encode(found),
                 extraction_key=extraction.keys.get(art.article_id),
             )
@@ -504,6 +516,7 @@ def write_version(
             article_states={v["values"]: v["counts"] for v in pc.value_counts(states).to_pylist()},
             usage={k: pc.sum(articles.column(k)).as_py() or 0 for k in USAGE},
             failed_reasons=articles.filter(pc.equal(states, "failed")).column("reason").to_pylist(),
+            not_covered=_not_covered(articles),
             carried=carried,
             ignored=ignored or [],
             run=run or {},

@@ -67,6 +67,11 @@ def test_html_main_text_without_scripts_navigation_or_footer():
 def test_language_detection():
     assert detect_language(ARABIC) == "ar"
     assert detect_language("The council said the vote would take place on Thursday in New York.") == "en"
+    assert detect_language("Le Conseil de sécurité a appelé à un cessez-le-feu dans la région.") == "fr"
+    assert detect_language("Güvenlik Konseyi bir ateşkes çağrısı yaptı ve bu karar için oy verdi.") == "tr"
+    assert detect_language("Der Sicherheitsrat hat die Resolution mit großer Mehrheit angenommen.") == "de"
+    assert detect_language("شورای امنیت سازمان ملل خواستار آتش‌بس فوری در غزه شد و گفت") == "fa"
+    assert detect_language("Xkcd qwrt zzyv plmk") == "und"
 
 
 def test_folder_ingest_with_manifest_jsonl_and_bad_files(tmp_path):

@@ -30,6 +30,8 @@ class Extractor(Protocol):
 
 class RulesExtractor:
     name = "rules"
+    # The languages its lexicons and dictionaries read; an article in another finds nothing and says why.
+    languages = frozenset({"ar", "en"})
 
     @property
     def version(self) -> str:
@@ -121,6 +123,15 @@ def get_extractor(choice: str = "auto", model: str | None = None, **llm_settings
     except ValueError as e:
         raise ExtractorUnavailable(str(e)) from None
     return LLMExtractor(config)
+
+
+def not_covered(extractor: str, language: str | None) -> str | None:
+    """Why ``extractor`` found nothing in an article in ``language`` when it cannot read that language:
+    ``language_not_covered: fa`` (``und`` when the language could not be told); None when it can."""
+    if extractor != RulesExtractor.name:
+        return None  # a model reads any language
+    lang = (language or "und").replace("_", "-").split("-")[0].lower()
+    return None if lang in RulesExtractor.languages else f"language_not_covered: {lang}"
 
 
 @dataclass
