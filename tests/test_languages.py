@@ -12,6 +12,8 @@ TEXTS = {
     " yaptı. Konsey bu çağrıyı bir açıklama ile duyurdu ve tüm tarafları müzakereye davet etti.",
     "en.txt": "The United Nations Security Council called on Monday for an immediate ceasefire in"
     " Yemen and urged all parties to return to talks.",
+    "fr.txt": "Le Conseil de sécurité des Nations unies a appelé lundi à un cessez-le-feu immédiat au"
+    " Yémen et a exhorté toutes les parties à reprendre les négociations.",
     "en_none.txt": "The weather in the capital was mild on Monday and the markets were calm, traders"
     " said, as the holiday season began with the usual crowds in the old city.",
 }
@@ -32,7 +34,7 @@ def test_uncovered_languages_are_named_and_counted(tmp_path):
         "language_not_covered: fa",
     )
     assert by_file["tr.txt"]["reason"] == "language_not_covered: tr"
-    assert by_file["en.txt"]["state"] == "extracted"
+    assert by_file["en.txt"]["state"] == by_file["fr.txt"]["state"] == "extracted"  # both are read
     # English with nothing to report is read and found empty: no reason to give.
     assert by_file["en_none.txt"]["state"] == "no_events"
     assert pd.isna(by_file["en_none.txt"]["reason"])

@@ -31,7 +31,7 @@ class Extractor(Protocol):
 class RulesExtractor:
     name = "rules"
     # The languages its lexicons and dictionaries read; an article in another finds nothing and says why.
-    languages = frozenset({"ar", "en"})
+    languages = frozenset({"ar", "en", "fr"})
 
     @property
     def version(self) -> str:
