@@ -372,3 +372,49 @@ def test_an_act_told_minutes_after_another_has_its_date():
     )
     dates = {e["symbol"]: e["date"] for e in events if e["event_type"] == "resolution"}
     assert dates == {"2804": "2024-03-14", "2805": "2024-03-14"}
+
+
+# --- kinds of misses and false alarms seen on real news (sentences written for these tests) ---------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A resolution's text calling for a ceasefire, the verb before its subject.
+        "ودعا قرار مجلس الأمن الصادر اليوم إلى الوقف الفوري لإطلاق النار في ليبيا.",
+        # A body's call made by a majority vote is its resolution.
+        "دعت الجمعية العامة للأمم المتحدة بأغلبية كبيرة إلى هدنة إنسانية فورية في غزة.",
+        "The UN General Assembly by an overwhelming majority called for a humanitarian truce in Gaza.",
+    ],
+)
+def test_a_text_or_a_vote_calling_for_a_ceasefire_is_not_a_ceasefire_call(text):
+    assert not [e for e in run(text) if e["event_type"] == "ceasefire_call"]
+
+
+def test_an_embargo_on_supplying_weapons_is_not_a_delivery():
+    text = "وفرض القرار حظرا على تزويد جماعة الحوثي بالسلاح والذخائر."
+    assert not [e for e in run(text) if e["event_type"] == "arms_delivery"]
+
+
+def test_a_time_phrase_between_the_call_and_its_object():
+    ev = only(run("The Arab League called late on Tuesday for a truce in Libya."), "ceasefire_call")
+    assert (ev["status"], roles(ev)["caller"]) == ("called", {"Arab League"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Sudanese army extended the ceasefire with the Rapid Support Forces by 72 hours.",
+        "L'armée soudanaise a annoncé prolonger de 72 heures le cessez-le-feu à Khartoum.",
+        "رحبت قوات الدعم السريع بالدعوة إلى هدنة إنسانية في السودان.",
+    ],
+)
+def test_a_party_extending_or_welcoming_a_truce_agrees_to_it(text):
+    assert only(run(text), "ceasefire_call")["status"] == "agreed"
+
+
+def test_french_future_supply_and_reinforcements():
+    ev = only(run("La France fournira des capacités militaires à l'Ukraine."), "arms_delivery")
+    assert (ev["status"], roles(ev)["supplier"]) == ("authorised", {"France"})
+    ev = only(run("La Turquie envoie des renforts militaires aux rebelles syriens à Idleb."), "arms_delivery")
+    assert ev["materiel"] == "reinforcements" and roles(ev)["supplier"] == {"Turkey"}

@@ -75,6 +75,7 @@ class Lexicon:
     res_anaphor: re.Pattern
     speaker_titles: re.Pattern
     res_demands: re.Pattern
+    res_by_majority: re.Pattern
     res_generic: re.Pattern
     res_prior: re.Pattern
     res_not_vetoed: re.Pattern
@@ -121,6 +122,7 @@ def lexicon() -> Lexicon:
         res_anaphor=_compile(res["anaphor"]),
         speaker_titles=_compile(lx["speaker_titles"]),
         res_demands=_compile(res["demands"]),
+        res_by_majority=_compile(res["by_majority"]),
         res_generic=_compile(res["generic"]),
         res_prior=_compile(res["prior_act"]),
         res_not_vetoed=_compile(res["not_vetoed"]),
@@ -298,6 +300,8 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         return None
     if demands and demands.start() < term.start() and (not call or demands.start() <= call.start()):
         return None  # a resolution demanding a ceasefire is a resolution, not a call
+    if call and not agreed and _first(lx.res_by_majority, fs, 0, term.start()):
+        return None  # "the Assembly called by an overwhelming majority for a truce": its resolution
     veto = _first(lx.res_status["vetoed"], fs, 0, term.start())
     if veto and call and veto.start() < call.start() and _clause_start(fs, call.start()) <= veto.start():
         return None  # "Russia vetoes UN demand for a ceasefire": the demand of a vetoed text, not a call
