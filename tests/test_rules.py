@@ -391,14 +391,30 @@ def test_a_text_or_a_vote_calling_for_a_ceasefire_is_not_a_ceasefire_call(text):
     assert not [e for e in run(text) if e["event_type"] == "ceasefire_call"]
 
 
-def test_an_embargo_on_supplying_weapons_is_not_a_delivery():
-    text = "وفرض القرار حظرا على تزويد جماعة الحوثي بالسلاح والذخائر."
+@pytest.mark.parametrize(
+    "text",
+    [
+        "وفرض القرار حظرا على تزويد جماعة الحوثي بالسلاح والذخائر.",
+        # the weapons named far from the embargo on supplying them
+        "وفرض القرار حظرا على تزويد جماعة الحوثي المتحالفة مع إيران"
+        " والتي تسيطر على معظم مناطق اليمن بالسلاح.",
+    ],
+)
+def test_an_embargo_on_supplying_weapons_is_not_a_delivery(text):
     assert not [e for e in run(text) if e["event_type"] == "arms_delivery"]
 
 
 def test_a_time_phrase_between_the_call_and_its_object():
     ev = only(run("The Arab League called late on Tuesday for a truce in Libya."), "ceasefire_call")
     assert (ev["status"], roles(ev)["caller"]) == ("called", {"Arab League"})
+
+
+def test_a_call_to_stop_a_counteroffensive():
+    ev = only(
+        run("Egypt called on the Government of National Accord to stop its counteroffensive."),
+        "ceasefire_call",
+    )
+    assert roles(ev) == {"caller": {"Egypt"}, "addressee": {"Government of National Accord"}}
 
 
 @pytest.mark.parametrize(

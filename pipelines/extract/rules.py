@@ -553,6 +553,8 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
     if not verbs:
         return None  # most sentences: no materiel search needed
     blocked = [(m.start(), m.end()) for m in lx.arms_not.finditer(fs)]
+    # "an embargo on supplying X ... with weapons": the supplying is what the embargo forbids.
+    verbs = [v for v in verbs if not any(s <= v.start() < e for s, e in blocked)]
     # "قوات الدعم السريع", "Rapid Support Forces": a name, not materiel.
     blocked += [(m.start - fsent[0], m.end - fsent[0]) for m in ms]
     found: list[tuple[str, re.Match]] = []
