@@ -433,3 +433,15 @@ def test_french_future_supply_and_reinforcements():
     assert (ev["status"], roles(ev)["supplier"]) == ("authorised", {"France"})
     ev = only(run("La Turquie envoie des renforts militaires aux rebelles syriens à Idleb."), "arms_delivery")
     assert ev["materiel"] == "reinforcements" and roles(ev)["supplier"] == {"Turkey"}
+
+
+def test_the_state_that_proposed_a_draft_is_its_sponsor():
+    ev = only(
+        run("استخدمت روسيا حق النقض ضد مشروع قرار اقترحته فرنسا في مجلس الأمن يدعو إلى وقف القصف في حلب."),
+        "resolution",
+    )
+    assert (ev["status"], roles(ev).get("sponsor"), roles(ev).get("opposer")) == (
+        "vetoed",
+        {"France"},
+        {"Russia"},
+    )
