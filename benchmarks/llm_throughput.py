@@ -2,8 +2,8 @@
 
 Starts the test server (tests/llm_server.py) on 127.0.0.1, sends N distinct articles through the
 real LLM extractor (litellm, retries, parsing, cache disabled) and compares the wall time with the
-ideal N x latency / concurrency. Also reports what is sent per article: prompt characters against
-article characters. Usage (from the repository root):
+ideal calls x latency / concurrency (short articles share a call). Also reports what is sent:
+prompt characters against article characters. Usage (from the repository root):
 
     .venv/bin/python -m benchmarks.llm_throughput [N] [LATENCY_S] [CONCURRENCY]
 """
@@ -16,8 +16,8 @@ import sys
 import time
 
 from pipelines.extract import extract_all
-from pipelines.extract.llm import LLMConfig, LLMExtractor, chunks
-from pipelines.extract.prompt import messages
+from pipelines.extract.llm import LLMConfig, LLMExtractor
+from pipelines.extract.prompt import characters_sent
 from pipelines.ingest import Article, article_id
 from tests.llm_server import LLMServer, Script
 
@@ -58,7 +58,7 @@ def main() -> None:
         t0 = time.perf_counter()
         result = extract_all(arts, ex)
         wall = time.perf_counter() - t0
-    ideal = math.ceil(n / concurrency) * latency
+    ideal = math.ceil(len(script.calls) / concurrency) * latency  # short articles share calls
     print(
         f"{n} articles, latency {latency:.2f} s, concurrency {concurrency}: "
         f"wall {wall:.2f} s, ideal {ideal:.2f} s, ratio {wall / ideal:.3f}"
@@ -67,13 +67,12 @@ def main() -> None:
         f"calls {len(script.calls)}, failed {len(result.failed)}, events {len(result.events)}, "
         f"max in flight {script.max_inflight}"
     )
-    art = arts[0]
-    sent = sum(
-        len(m["content"])
-        for s, e in chunks(art.text, cfg.chunk_chars)
-        for m in messages(art.text[s:e], art.published, "json_object")
+    sent = sum(characters_sent(c["body"]["messages"], "json_object") for c in script.calls)
+    chars = sum(len(a.text) for a in arts)
+    print(
+        f"articles sent {script.articles_sent}; characters sent / article characters {sent / chars:.2f} "
+        "(json_object mode; benchmarks/prompt_size.py measures json_schema mode on real text)"
     )
-    print(f"characters sent for a {len(art.text)}-character article: {sent} (json_object mode)")
 
 
 if __name__ == "__main__":

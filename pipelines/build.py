@@ -36,7 +36,7 @@ def _cause(error) -> tuple[str, str]:
 
 def build(
     paths: list[Path],
-    output: Path,
+    output: Path | str,
     extractor: str = "auto",
     model: str = "",
     show_progress: bool = False,
@@ -58,6 +58,20 @@ def build(
     is held for the whole build; Dagster's scratch space lives under the output and outputs are kept
     in memory, so no copy of the articles is left anywhere when the run is killed.
     """
+    from pipelines import remote
+
+    if remote.is_remote(output):
+        # An object store: build into a local mirror of what it holds, then push the new version
+        # and switch its pointer last (pipelines/remote.py). A build that publishes nothing pushes nothing.
+        url = str(output)
+        local = remote.pull(url)
+        result = build(
+            paths, local, extractor, model, show_progress, run_id, lock_wait, full_refresh, batch_size,
+            **llm_settings,
+        )  # fmt: skip
+        if result.published is not None:
+            remote.push(url, local, result.published.run_id)
+        return result
     import shutil
 
     import dagster as dg

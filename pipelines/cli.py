@@ -76,6 +76,16 @@ ModelOpt = Annotated[
         "(default: EVENTBUILDER_MODEL). The key comes from the provider's usual variable.",
     ),
 ]
+RouterOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--router",
+        help="A litellm proxy config (model_list, router_settings: fallbacks, retries, rpm/tpm) to spread "
+        "calls over several deployments; --model picks a model_name group (default: its first). "
+        "[default: EVENTBUILDER_ROUTER]",
+        show_default=False,
+    ),
+]
 ApiBaseOpt = Annotated[
     str, typer.Option("--api-base", help="OpenAI-compatible endpoint, e.g. http://localhost:11434 (Ollama).")
 ]
@@ -117,14 +127,42 @@ EvalCacheDirOpt = Annotated[
 ]
 
 
+NO_DATASET = "no published dataset there (no _manifest.json): give a build's output"
+DatasetOpt = Annotated[
+    str,
+    typer.Option(
+        "--dataset",
+        "-d",
+        help="The published dataset: a build's --output folder, or its s3://bucket/prefix.",
+    ),
+]
+
+
+@contextlib.contextmanager
+def _dataset(dataset: str):
+    """The dataset as a local folder: an object store's current version is downloaded first."""
+    from pipelines import remote
+
+    if not remote.is_remote(dataset):
+        yield Path(dataset)
+        return
+    try:
+        with remote.dataset(dataset) as local:
+            yield local
+    except remote.RemoteError as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
+
+
 def _err(msg: str) -> None:
     print(f"eventbuilder: {msg}", file=sys.stderr)
 
 
 @contextlib.contextmanager
 def _output_errors():
-    """An unusable --output is exit 2, one held by another run exit 75: one line each."""
-    from pipelines import outdir
+    """An unusable --output is exit 2, one held by another run exit 75: one line each; an object store
+    that cannot be read or written, exit 1 (its published version is unchanged)."""
+    from pipelines import outdir, remote
 
     try:
         yield
@@ -134,16 +172,25 @@ def _output_errors():
     except outdir.OutputError as e:
         _err(str(e))
         raise typer.Exit(2) from None
+    except remote.RemoteError as e:
+        _err(str(e))
+        raise typer.Exit(1) from None
 
 
 @app.command()
 def build(
     paths: PathsArg = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder of the published dataset.")] = Path(
-        "outputs"
-    ),
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder of the published dataset, or an object store prefix (s3://bucket/prefix).",
+        ),
+    ] = "outputs",
     extractor: ExtractorOpt = "auto",
     model: ModelOpt = "",
+    router: RouterOpt = None,
     api_base: ApiBaseOpt = "",
     concurrency: ConcurrencyOpt = None,
     max_calls: MaxCallsOpt = None,
@@ -201,16 +248,27 @@ def build(
     from pipelines import outdir
     from pipelines.extract import resolve_choice
 
+    env_router = os.environ.get("EVENTBUILDER_ROUTER")
+    router = router or (Path(env_router) if env_router else None)
     try:
-        kind = resolve_choice(extractor, model or None)
+        kind = resolve_choice(extractor, model or None, router)
     except ValueError as e:
         _err(str(e))
         raise typer.Exit(2) from None
-    if kind == "llm" and not (model or os.environ.get("EVENTBUILDER_MODEL")):
+    if kind == "llm" and not (model or router or os.environ.get("EVENTBUILDER_MODEL")):
         _err(
-            "--extractor llm needs a model: pass --model (e.g. openai/gpt-4.1-mini) or set EVENTBUILDER_MODEL"
+            "--extractor llm needs a model: pass --model (e.g. openai/gpt-4.1-mini) or --router FILE, "
+            "or set EVENTBUILDER_MODEL"
         )
         raise typer.Exit(2)
+    if router is not None:
+        from pipelines.extract.router import RouterConfigError, load
+
+        try:
+            load(router).deployment_model(model) if model else load(router)
+        except RouterConfigError as e:
+            _err(str(e))
+            raise typer.Exit(2) from None
     for p in paths or []:
         if not p.exists() and not p.is_symlink():
             _err(f"{p}: no such file or folder")
@@ -235,6 +293,7 @@ def build(
             full_refresh=full_refresh,
             batch_size=batch_size or 0,
             api_base=api_base,
+            router=str(router) if router else "",
             concurrency=concurrency or 0,
             max_calls=max_calls or 0,
             prefilter=prefilter,
@@ -246,14 +305,14 @@ def build(
             print(result.traceback, file=sys.stderr)
         _err(f"nothing was published, the current version (if any) is kept: {result.error}")
         raise typer.Exit(1)
-    _summary(result, elapsed)
+    _summary(result, elapsed, output)
     if result.error:
         if debug and result.traceback:
             print(result.traceback, file=sys.stderr)
         _err(f"warning: {result.error}")
 
 
-def _summary(result, elapsed: float) -> None:
+def _summary(result, elapsed: float, output: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -277,7 +336,8 @@ def _summary(result, elapsed: float) -> None:
     if llm.get("llm_calls") or llm.get("cached_calls"):
         console.print(
             f"LLM: {llm['llm_calls']} calls, {llm['cached_calls']} chunks from cache, "
-            f"{llm['tokens_in']} tokens in, {llm['tokens_out']} out, ${llm['cost_usd']:.4f}"
+            f"{llm['tokens_in']} tokens in ({llm.get('cached_tokens', 0)} from the provider's prefix cache), "
+            f"{llm['tokens_out']} out, ${llm['cost_usd']:.4f}"
         )
     if pub.run:
         r = pub.run
@@ -305,12 +365,27 @@ def _summary(result, elapsed: float) -> None:
             markup=True,
             highlight=False,
         )
+    if pub.not_sent:
+        why = "; ".join(f"{n}× {reason}" for reason, n in pub.not_sent.items())
+        console.print(
+            f"{sum(pub.not_sent.values())} article(s) not sent to the model ({why}): no_events",
+            highlight=False,
+        )
     if pub.ignored:
         console.print(
             f"ignored {len(pub.ignored)} path(s): hidden names (starting with '.') or the output folder"
         )
     for name, ok in sorted(result.checks.items()):
         console.print(f"check {name}: {'passed' if ok else 'FAILED'}")
+    from pipelines import remote
+
+    if remote.is_remote(output):
+        url = output.rstrip("/")
+        console.print(
+            f"published to {url}/runs/{pub.run_id}/ and pointed {url}/_current.json at it in {elapsed:.1f} s"
+        )
+        console.print(f"read it: pandas.read_parquet('{url}/runs/{pub.run_id}/events')")
+        return
     out = pub.output.resolve()
     console.print(f"published to {out}/ (events/, articles/, quarantine/, _manifest.json) in {elapsed:.1f} s")
     console.print(f"read it: pandas.read_parquet('{out}/events')")
@@ -355,9 +430,7 @@ def export(
             "(UTF-8 with a BOM, for Excel); xlsx: the same rows with a frozen header and filters.",
         ),
     ] = "csv",
-    dataset: Annotated[
-        Path, typer.Option("--dataset", "-d", help="Folder of the published dataset (a build's --output).")
-    ] = Path("outputs"),
+    dataset: DatasetOpt = "outputs",
 ) -> None:
     """Export the published dataset as ACLED's CSV, a flat CSV or an Excel workbook."""
     from pipelines import export as ex
@@ -365,14 +438,15 @@ def export(
     if fmt not in ex.FORMATS:
         _err(f"--format {fmt}: not one of {', '.join(ex.FORMATS)}")
         raise typer.Exit(2)
-    try:
-        result = ex.write(dataset, fmt, output)
-    except FileNotFoundError as e:
-        _err(f"--dataset {e}")
-        raise typer.Exit(2) from None
-    except OSError as e:
-        _err(f"--output {output}: {e.strerror or e}")
-        raise typer.Exit(2) from None
+    with _dataset(dataset) as folder:
+        try:
+            result = ex.write(folder, fmt, output)
+        except FileNotFoundError as e:
+            _err(f"--dataset {str(e).replace(str(folder), dataset)}")
+            raise typer.Exit(2) from None
+        except OSError as e:
+            _err(f"--output {output}: {e.strerror or e}")
+            raise typer.Exit(2) from None
     print(f"wrote {len(result.rows)} event(s) to {output} ({fmt})")
     for reason, n in sorted(result.left_out.items()):
         print(f"left out {n} event(s): {reason}")
@@ -381,21 +455,20 @@ def export(
 @app.command()
 def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
-    dataset: Annotated[
-        Path, typer.Option("--dataset", "-d", help="Folder of the published dataset (a build's --output).")
-    ] = Path("outputs"),
+    dataset: DatasetOpt = "outputs",
 ) -> None:
     """One self-contained HTML page: figures, a chart, a map, and every event with its evidence for review."""
     from pipelines import report as rp
 
-    if not (dataset / "_manifest.json").is_file():
-        _err(f"--dataset {dataset}: no published dataset there (no _manifest.json): give a build's output")
-        raise typer.Exit(2)
-    try:
-        n = rp.write(dataset, output)
-    except OSError as e:
-        _err(f"--output {output}: {e.strerror or e}")
-        raise typer.Exit(2) from None
+    with _dataset(dataset) as folder:
+        if not (folder / "_manifest.json").is_file():
+            _err(f"--dataset {dataset}: {NO_DATASET}")
+            raise typer.Exit(2)
+        try:
+            n = rp.write(folder, output)
+        except OSError as e:
+            _err(f"--output {output}: {e.strerror or e}")
+            raise typer.Exit(2) from None
     print(f"wrote {output} ({n} events); open it in a browser, nothing is fetched from the network")
 
 
@@ -473,12 +546,16 @@ def evaluate(
     paths: PathsArg = None,
     extractor: ExtractorOpt = "rules",
     model: ModelOpt = "",
+    router: RouterOpt = None,
     api_base: ApiBaseOpt = "",
     prefilter: PrefilterOpt = False,
     cache_dir: EvalCacheDirOpt = None,
     dataset: Annotated[
-        Path | None,
-        typer.Option("--dataset", help="Score an already published dataset instead of extracting."),
+        str | None,
+        typer.Option(
+            "--dataset",
+            help="Score an already published dataset (folder or s3://bucket/prefix) instead of extracting.",
+        ),
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON.")] = None,
     fail_under: Annotated[
@@ -494,34 +571,42 @@ def evaluate(
     positive and miss with its article and quote.
     """
     from pipelines import evaluate as ev
-    from pipelines.extract import ExtractorUnavailable
 
     if not gold.is_dir():
         _err(f"--gold {gold}: not a folder of gold files")
         raise typer.Exit(2)
-    if dataset is not None and not (dataset / "_manifest.json").is_file():
-        _err(f"--dataset {dataset}: no published dataset there (no _manifest.json): give a build's output")
-        raise typer.Exit(2)
-    try:
-        report = ev.run_eval(
-            gold,
-            list(paths or []),
-            extractor=extractor,
-            model=model,
-            dataset=dataset,
-            api_base=api_base or None,
-            prefilter=prefilter or None,
-            cache_dir=cache_dir,
-        )
-    except (FileNotFoundError, ValueError, ExtractorUnavailable) as e:
-        _err(str(e))
-        raise typer.Exit(2) from None
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(_dataset(dataset)) if dataset is not None else None
+        if folder is not None and not (folder / "_manifest.json").is_file():
+            _err(f"--dataset {dataset}: {NO_DATASET}")
+            raise typer.Exit(2)
+        report = _run_eval(ev, gold, paths, extractor, model, folder, api_base, router, prefilter, cache_dir)
     ev.print_report(report, show=show)
     if json_out:
         ev.write_json(report, json_out)
     if fail_under is not None and report["detection"]["micro"]["f1"] < fail_under:
         _err(f"micro F1 {report['detection']['micro']['f1']:.3f} is below --fail-under {fail_under}")
         raise typer.Exit(1)
+
+
+def _run_eval(ev, gold, paths, extractor, model, dataset, api_base, router, prefilter, cache_dir) -> dict:
+    from pipelines.extract import ExtractorUnavailable
+
+    try:
+        return ev.run_eval(
+            gold,
+            list(paths or []),
+            extractor=extractor,
+            model=model,
+            dataset=dataset,
+            api_base=api_base or None,
+            router=router,
+            prefilter=prefilter or None,
+            cache_dir=cache_dir,
+        )
+    except (FileNotFoundError, ValueError, ExtractorUnavailable) as e:
+        _err(str(e))
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

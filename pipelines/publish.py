@@ -44,6 +44,7 @@ class Published:
     usage: dict[str, float] = field(default_factory=dict)  # LLM calls, tokens and cost, summed
     failed_reasons: list[str] = field(default_factory=list)  # of the articles in state failed
     not_covered: dict[str, int] = field(default_factory=dict)  # language -> articles it could not read
+    not_sent: dict[str, int] = field(default_factory=dict)  # why -> articles no model call was made for
     carried: int = 0  # mentions kept from earlier runs for articles that failed now
     ignored: list[str] = field(default_factory=list)  # hidden input paths, not read
     run: dict = field(default_factory=dict)  # this run: inputs read, extracted, unchanged, failed
@@ -69,7 +70,7 @@ class Published:
         return top_reasons(r or "?" for r in self.failed_reasons)
 
 
-USAGE = ("llm_calls", "cached_calls", "tokens_in", "tokens_out", "cost_usd")
+USAGE = ("llm_calls", "cached_calls", "tokens_in", "tokens_out", "cached_tokens", "cost_usd")
 
 
 class PublishRefused(RuntimeError):
@@ -104,12 +105,13 @@ def refusal(batches: list[dict]) -> str | None:
     return None
 
 
-def _not_covered(articles: pa.Table) -> dict[str, int]:
+def _no_events_by(articles: pa.Table, prefix: str) -> dict[str, int]:
+    """Articles in state no_events whose reason starts with ``prefix: ``, counted by the rest."""
     import pyarrow.compute as pc
 
     mask = pc.and_(
         pc.equal(articles.column("state"), "no_events"),
-        pc.starts_with(pc.fill_null(articles.column("reason"), ""), "language_not_covered: "),
+        pc.starts_with(pc.fill_null(articles.column("reason"), ""), f"{prefix}: "),
     )
     reasons = articles.filter(mask).column("reason").to_pylist()
     return dict(Counter(r.split(": ", 1)[1] for r in reasons).most_common())
@@ -221,7 +223,9 @@ def run_rows(
             found = mentions.get(art.article_id, [])
             row.update(
                 state="extracted" if found else "no_events",
-                reason=None if found else not_covered(extraction.extractor, art.language),
+                reason=None
+                if found
+                else extraction.unsent.get(art.article_id) or not_covered(extraction.extractor, art.language),
                 mentions=store.encode(found),
                 extraction_key=extraction.keys.get(art.article_id),
             )
@@ -514,9 +518,12 @@ def write_version(
             quarantine,
             n_articles=articles.num_rows,
             article_states={v["values"]: v["counts"] for v in pc.value_counts(states).to_pylist()},
-            usage={k: pc.sum(articles.column(k)).as_py() or 0 for k in USAGE},
+            usage={
+                k: pc.sum(articles.column(k)).as_py() or 0 if k in articles.column_names else 0 for k in USAGE
+            },
             failed_reasons=articles.filter(pc.equal(states, "failed")).column("reason").to_pylist(),
-            not_covered=_not_covered(articles),
+            not_covered=_no_events_by(articles, "language_not_covered"),
+            not_sent=_no_events_by(articles, "not_sent"),
             carried=carried,
             ignored=ignored or [],
             run=run or {},

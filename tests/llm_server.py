@@ -1,15 +1,19 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 with scripted answers and faults on demand.
 
-Each request's last user message is matched against the script's keys (substrings of the
-article); the key's queue of replies is consumed in order, its last reply repeating. A reply is
-a dict: {"content": str} (an answer), {"status": 429, "headers": {...}} (an error),
-{"sleep": seconds} (a slow answer, for timeouts), {"finish_reason": "length"}, {"refusal": str}.
+Each article of a request (between its <<<ARTICLE key ... and ARTICLE>>> markers, in the last user
+message that has them) is matched against the script's keys (substrings of the article); the key's
+queue of replies is consumed in order, its last reply repeating. A reply is a dict: {"content": str}
+(an answer), {"status": 429, "headers": {...}} (an error), {"sleep": seconds} (a slow answer, for
+timeouts), {"finish_reason": "length"}, {"refusal": str}. The events of an answer are given the key
+of the article they were scripted for; a request carrying several articles gets all their events in
+one answer, or the first fault scripted for any of them.
 Used by the LLM tests and by benchmarks/llm_throughput.py; it talks only to loopback.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,17 +31,53 @@ class Script:
         self.inflight = 0
         self.max_inflight = 0
 
+    def _match(self, text: str) -> dict:
+        for key, queue in self.replies.items():
+            if key in text:
+                return queue.pop(0) if len(queue) > 1 else queue[0]
+        return self.default
+
     def next(self, body: dict, headers: dict) -> dict:
-        user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
-        article = [m["content"] for m in body["messages"] if m["role"] == "user"]
+        users = [m["content"] for m in body["messages"] if m["role"] == "user"]
         with self.lock:
             self.calls.append({"body": body, "headers": headers, "t": time.monotonic()})
-            # the article block is the last user message with the markers (repairs come after it)
-            target = next((c for c in reversed(article) if "<<<ARTICLE" in c), user)
-            for key, queue in self.replies.items():
-                if key in target:
-                    return queue.pop(0) if len(queue) > 1 else queue[0]
-        return self.default
+            # the articles are the last user message with the markers (repairs come after it)
+            target = next((c for c in reversed(users) if "<<<ARTICLE" in c), users[-1] if users else "")
+            blocks = _BLOCK.findall(target) or [("A1", target)]
+            replies = [self._match(text) for _, text in blocks]
+        if len(blocks) == 1:  # as scripted: the extractor takes events naming no article to be in it
+            return replies[0]
+        for r in replies:
+            if set(r) - {"content"} or _events(r) is None:
+                return r
+        events = [
+            {**ev, "article": ev.get("article", key)}
+            for (key, _), r in zip(blocks, replies, strict=True)
+            for ev in _events(r)
+        ]
+        return {"content": json.dumps({"events": events}, ensure_ascii=False)}
+
+    @property
+    def articles_sent(self) -> int:
+        """Articles carried by the requests so far (repairs and retries count again)."""
+        n = 0
+        for call in self.calls:
+            users = [m["content"] for m in call["body"]["messages"] if m["role"] == "user"]
+            target = next((c for c in reversed(users) if "<<<ARTICLE" in c), "")
+            n += len(_BLOCK.findall(target))
+        return n
+
+
+_BLOCK = re.compile(r"<<<ARTICLE (\S+)[^\n]*\n(.*?)\nARTICLE>>>", re.S)
+
+
+def _events(reply: dict) -> list | None:
+    """The events of a scripted answer, or None when it is not a JSON answer (a fault, broken JSON)."""
+    try:
+        data = json.loads(reply.get("content") or "")
+    except (TypeError, ValueError):
+        return None
+    return data.get("events") if isinstance(data, dict) and isinstance(data.get("events"), list) else None
 
 
 def completion(content: str, finish_reason: str = "stop", refusal: str | None = None) -> dict:

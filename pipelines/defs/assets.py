@@ -273,6 +273,7 @@ def published_dataset(
         raise
     registry.mark(folder, pending, "published")
     registry.drop_old(folder)
+    output.published(result.run_id)
     counts = result.counts()
     context.add_output_metadata(
         {

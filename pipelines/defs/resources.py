@@ -5,6 +5,7 @@ CLI are configured the same way (``EVENTBUILDER_OUTPUT``, ``EVENTBUILDER_EXTRACT
 ``EVENTBUILDER_MODEL``).
 """
 
+import functools
 import os
 import pickle
 from pathlib import Path
@@ -15,7 +16,10 @@ DEFAULT_OUTPUT = "outputs"
 
 
 class OutputLocation(dg.ConfigurableResource):
-    """Folder of the published dataset (default ``outputs/``, or EVENTBUILDER_OUTPUT).
+    """Folder of the published dataset (default ``outputs/``, or EVENTBUILDER_OUTPUT), or an object
+    store prefix (``s3://bucket/prefix``): the steps then work in this machine's mirror of it, pulled
+    once per process, and the publishing step pushes the new version and switches the pointer
+    (pipelines/remote.py).
 
     ``lock_wait``: seconds a run waits for another one to finish writing the folder before it fails
     (default EVENTBUILDER_LOCK_WAIT, else 600: a sensor's run waits out a scheduled one).
@@ -24,8 +28,21 @@ class OutputLocation(dg.ConfigurableResource):
     path: str = ""
     lock_wait: float = -1
 
+    def target(self) -> str:
+        return self.path or os.environ.get("EVENTBUILDER_OUTPUT") or DEFAULT_OUTPUT
+
     def folder(self) -> Path:
-        return Path(self.path or os.environ.get("EVENTBUILDER_OUTPUT") or DEFAULT_OUTPUT)
+        from pipelines import remote
+
+        target = self.target()
+        return _pulled(target) if remote.is_remote(target) else Path(target)
+
+    def published(self, run_id: str) -> None:
+        """After a version is published in ``folder()``: an object store gets it (pointer last)."""
+        from pipelines import remote
+
+        if remote.is_remote(self.target()):
+            remote.push(self.target(), self.folder(), run_id)
 
     def wait(self) -> float:
         if self.lock_wait >= 0:
@@ -35,17 +52,27 @@ class OutputLocation(dg.ConfigurableResource):
         return float(env_number("EVENTBUILDER_LOCK_WAIT", 600, float))
 
 
+@functools.cache
+def _pulled(url: str) -> Path:
+    from pipelines import remote
+
+    return remote.pull(url)
+
+
 class ExtractorSettings(dg.ConfigurableResource):
     """Which extractor runs: auto (the LLM when a model is configured, else rules), rules or llm.
 
     The LLM settings default to EVENTBUILDER_MODEL, EVENTBUILDER_API_BASE, EVENTBUILDER_CONCURRENCY,
-    EVENTBUILDER_MAX_CALLS, EVENTBUILDER_PREFILTER and EVENTBUILDER_CACHE_DIR; the API key comes from
-    the provider's usual variable (OPENAI_API_KEY, ...) or EVENTBUILDER_API_KEY, never from here.
+    EVENTBUILDER_MAX_CALLS, EVENTBUILDER_PREFILTER, EVENTBUILDER_CACHE_DIR and EVENTBUILDER_ROUTER (a
+    litellm proxy config of several deployments; ``model`` then names one of its groups); the API key
+    comes from the provider's usual variable (OPENAI_API_KEY, ...) or EVENTBUILDER_API_KEY, never from
+    here.
     """
 
     extractor: str = ""
     model: str = ""
     api_base: str = ""
+    router: str = ""
     concurrency: int = 0
     max_calls: int = 0
     prefilter: bool = False
@@ -67,6 +94,7 @@ class ExtractorSettings(dg.ConfigurableResource):
             self.choice(),
             self.model or None,
             api_base=self.api_base or None,
+            router=Path(self.router) if self.router else None,
             concurrency=self.concurrency or None,
             max_calls=self.max_calls or None,
             prefilter=self.prefilter or None,

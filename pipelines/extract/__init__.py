@@ -102,10 +102,11 @@ class ExtractorUnavailable(RuntimeError):
     pass
 
 
-def resolve_choice(choice: str, model: str | None = None) -> str:
+def resolve_choice(choice: str, model: str | None = None, router=None) -> str:
+    """``auto`` is the LLM when a model or a router file is configured, else the rules."""
     if choice not in CHOICES:
         raise ValueError(f"unknown extractor {choice!r}: choose one of {', '.join(CHOICES)}")
-    model = model or os.environ.get("EVENTBUILDER_MODEL")
+    model = model or os.environ.get("EVENTBUILDER_MODEL") or router or os.environ.get("EVENTBUILDER_ROUTER")
     if choice == "auto":
         return "llm" if model else "rules"
     return choice
@@ -113,14 +114,14 @@ def resolve_choice(choice: str, model: str | None = None) -> str:
 
 def get_extractor(choice: str = "auto", model: str | None = None, **llm_settings) -> Extractor:
     """The extractor for a choice; ``llm_settings`` are LLMConfig fields (api_base, concurrency...)."""
-    kind = resolve_choice(choice, model)
+    kind = resolve_choice(choice, model, llm_settings.get("router"))
     if kind == "rules":
         return RulesExtractor()
     from pipelines.extract.llm import LLMConfig, LLMExtractor
 
     try:
         config = LLMConfig.from_env(model=model, **llm_settings)
-    except ValueError as e:
+    except ValueError as e:  # RouterConfigError included: a bad router file, named
         raise ExtractorUnavailable(str(e)) from None
     return LLMExtractor(config)
 
@@ -142,6 +143,7 @@ class Extraction:
     rejected: list[dict] = field(default_factory=list)  # quarantine rows (answers that stayed invalid)
     usage: dict[str, dict] = field(default_factory=dict)  # article_id -> model, tokens, cost, calls...
     keys: dict[str, str] = field(default_factory=dict)  # article_id -> extraction key (see store.py)
+    unsent: dict[str, str] = field(default_factory=dict)  # article_id -> why no call was made for it
     reused: set[str] = field(default_factory=set)  # article ids unchanged since stored: not extracted again
     duplicates: dict[str, str] = field(default_factory=dict)  # article_id -> source already holding its text
     copies: dict[str, str] = field(default_factory=dict)  # near-duplicate's article_id -> its original's
@@ -190,6 +192,7 @@ def extract_linked(
         out.failed.update(more.failed)
         out.rejected += more.rejected
         out.usage.update(more.usage)
+        out.unsent.update(more.unsent)
     out.signatures, out.near_keys = dict(links.signatures), dict(links.keys)
     return out
 

@@ -6,6 +6,12 @@ quarantine rows for answers that stay invalid after the repair rounds, the reaso
 of every article that failed (retryable: nothing of it is cached as done), and
 per-article usage (model, prompt version, tokens, cost, latency, calls, attempts).
 
+Short articles share a call (up to ``articles_per_call`` and ``chars_per_call`` article characters;
+each event names its article by the key of its marker and is grounded in that article only), so the
+fixed prefix of instructions and example is paid once for them; a shared call whose answer is cut
+off or stays invalid is asked again in halves. Long articles are sent in chunks. An article with
+nothing to send (the prefilter found no possible event) gets no call and says why.
+
 Calls run concurrently (asyncio, bounded by ``concurrency``) and are retried with
 exponential backoff and jitter on 429/5xx/timeouts, honouring Retry-After. Each
 valid answer is cached on disk under a key of (model, prompt version, schema
@@ -28,7 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.extract import Extraction, possible_event
-from pipelines.extract.prompt import messages, prompt_version, repair_message, response_schema
+from pipelines.extract.prompt import (
+    ARTICLE_KEY,
+    article_key,
+    messages,
+    prompt_version,
+    repair_message,
+    response_format,
+    response_schema,
+)
 from pipelines.ingest import Article
 from pipelines.merge import merge_chunk_duplicates
 from pipelines.schema import schema_version
@@ -54,6 +68,10 @@ class LLMConfig:
     retries: int = 5
     repair_rounds: int = 2
     chunk_chars: int = 12000
+    # Short articles share a call (the fixed prefix is paid once for them): up to this many, with
+    # this many article characters in all; an article of more than half of it is sent alone.
+    articles_per_call: int = 10
+    chars_per_call: int = 10000
     prefilter: bool = False
     cache_dir: Path | None = None
     response_format: str = "auto"
@@ -61,6 +79,8 @@ class LLMConfig:
     max_output_tokens: int = 4096
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
+    # A litellm proxy config (model_list, router_settings): ``model`` then names one of its groups.
+    router: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> LLMConfig:
@@ -79,11 +99,21 @@ class LLMConfig:
             "max_tokens_budget": num("MAX_TOKENS", int),
             "timeout": num("TIMEOUT", float),
             "retries": num("RETRIES", int),
+            "articles_per_call": num("ARTICLES_PER_CALL", int),
+            "chars_per_call": num("CHARS_PER_CALL", int),
             "prefilter": _env("PREFILTER").lower() in {"1", "true", "yes"} or None,
             "cache_dir": Path(_env("CACHE_DIR")) if _env("CACHE_DIR") else None,
             "response_format": _env("RESPONSE_FORMAT") or None,
+            "router": Path(_env("ROUTER")) if _env("ROUTER") else None,
         }
         values.update({k: v for k, v in overrides.items() if v not in (None, "")})
+        if values.get("router"):
+            from pipelines.extract.router import load
+
+            routes = load(values["router"])
+            values["router"] = Path(values["router"])
+            values["model"] = values.get("model") or routes.groups[0]
+            routes.deployment_model(values["model"])  # a group the file has, or an error naming it
         if not values.get("model"):
             raise ValueError("no model configured: pass --model or set EVENTBUILDER_MODEL")
         return cls(**{k: v for k, v in values.items() if v is not None})
@@ -102,6 +132,14 @@ class ExtractionFailed(RuntimeError):
 
 def secrets(config: LLMConfig) -> list[str]:
     found = [config.api_key] if config.api_key else []
+    if config.router:
+        from pipelines.extract.router import load
+
+        found += [
+            str(e["litellm_params"]["api_key"])
+            for e in load(config.router).kwargs["model_list"]
+            if e["litellm_params"].get("api_key")
+        ]
     found += [
         v for k, v in os.environ.items() if ("KEY" in k or "TOKEN" in k or "SECRET" in k) and len(v) >= 8
     ]
@@ -203,8 +241,12 @@ class Cache:
 # --- answers ------------------------------------------------------------------------
 
 
-def parse_answer(content: str) -> tuple[dict | None, list[str]]:
-    """The JSON object in a model answer (code fences and prose around it tolerated), and errors."""
+def parse_answer(content: str, keys: tuple[str, ...] = ("A1",)) -> tuple[dict | None, list[str]]:
+    """The JSON object in a model answer (code fences and prose around it tolerated), and errors.
+
+    ``keys`` are the article keys of the call: an event naming another is an error. When the call
+    had one article, events that name none are taken to be in it.
+    """
     from jsonschema import Draft202012Validator
 
     text = (content or "").strip()
@@ -220,6 +262,10 @@ def parse_answer(content: str) -> tuple[dict | None, list[str]]:
         return None, [f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"]
     if isinstance(data, list):
         data = {"events": data}
+    if len(keys) == 1 and isinstance(data, dict) and isinstance(data.get("events"), list):
+        for ev in data["events"]:
+            if isinstance(ev, dict):
+                ev.setdefault(ARTICLE_KEY, keys[0])
     errors = [
         f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
         for e in Draft202012Validator(response_schema()).iter_errors(data)
@@ -228,8 +274,13 @@ def parse_answer(content: str) -> tuple[dict | None, list[str]]:
         from pipelines.schema import validation_errors
 
         for i, ev in enumerate(data["events"]):
+            if ev[ARTICLE_KEY] not in keys:
+                errors.append(
+                    f"events/{i}/{ARTICLE_KEY}: {ev[ARTICLE_KEY]!r} is not an article of this request "
+                    f"(its keys: {', '.join(keys)})"
+                )
             probe = {
-                **ev,
+                **{k: v for k, v in ev.items() if k != ARTICLE_KEY},
                 "evidence": [
                     {"article_id": "a", "quote": q["quote"], "start": 0, "end": 1}
                     for q in ev.get("evidence", [])
@@ -248,7 +299,7 @@ def to_candidates(answer: dict, article: Article, model: str, folded=None) -> li
     ft = folded or fold(article.text)
     out = []
     for ev in answer.get("events", []):
-        cand = {k: v for k, v in ev.items() if k != "evidence"}
+        cand = {k: v for k, v in ev.items() if k not in ("evidence", ARTICLE_KEY)}
         cand["evidence"] = []
         for q in ev.get("evidence", []):
             span = ground(q["quote"], article.text, ft)
@@ -273,11 +324,21 @@ class Usage:
     attempts: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    cached_tokens: int = 0  # prompt tokens the provider served from its prefix cache
     cost: float = 0.0
     latency: float = 0.0
 
     def add(self, other: Usage) -> None:
-        for f in ("calls", "cached", "attempts", "tokens_in", "tokens_out", "cost", "latency"):
+        for f in (
+            "calls",
+            "cached",
+            "attempts",
+            "tokens_in",
+            "tokens_out",
+            "cached_tokens",
+            "cost",
+            "latency",
+        ):
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
 
@@ -287,6 +348,7 @@ class _Run:
     sem: asyncio.Semaphore
     cache: Cache
     mode: str
+    router: object | None = None  # a litellm.Router when the config names a router file
     totals: Usage = field(default_factory=Usage)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -336,6 +398,14 @@ def _status(exc: Exception) -> int | None:
     return code if isinstance(code, int) else None
 
 
+def _transient(exc: Exception) -> bool:
+    """Whether a failed request may succeed when sent again unchanged (rate limits, 5xx, timeouts)."""
+    litellm = _import_litellm()
+    return _status(exc) in _RETRYABLE_STATUS or isinstance(
+        exc, (litellm.Timeout, litellm.APIConnectionError, asyncio.TimeoutError)
+    )
+
+
 async def _call(run: _Run, msgs: list[dict], usage: Usage) -> tuple[str, str | None, str | None]:
     """One chat completion with retries. Returns (content, finish_reason, refusal)."""
     litellm = _import_litellm()
@@ -346,22 +416,22 @@ async def _call(run: _Run, msgs: list[dict], usage: Usage) -> tuple[str, str | N
         "temperature": cfg.temperature,
         "max_tokens": cfg.max_output_tokens,
         "timeout": cfg.timeout,
-        "num_retries": 0,
     }
-    if cfg.api_base:
-        kwargs["api_base"] = cfg.api_base
-    if cfg.api_key:
-        kwargs["api_key"] = cfg.api_key
-    elif cfg.api_base and not os.environ.get(f"{cfg.model.split('/')[0].upper()}_API_KEY"):
-        # A local server (Ollama, vLLM, llama.cpp) needs no key, but the OpenAI client insists on one.
-        kwargs["api_key"] = "no-key"
-    if run.mode == "json_schema":
-        kwargs["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {"name": "events", "schema": response_schema(), "strict": False},
-        }
-    elif run.mode == "json_object":
-        kwargs["response_format"] = {"type": "json_object"}
+    # The router's own retries move a failed request to another deployment (its file sets them);
+    # a plain call has none, the loop below retries it.
+    client = run.router or litellm
+    if run.router is None:  # with a router, endpoints, keys and retries are its file's
+        kwargs["num_retries"] = 0
+        if cfg.api_base:
+            kwargs["api_base"] = cfg.api_base
+        if cfg.api_key:
+            kwargs["api_key"] = cfg.api_key
+        elif cfg.api_base and not os.environ.get(f"{cfg.model.split('/')[0].upper()}_API_KEY"):
+            # A local server (Ollama, vLLM, llama.cpp) needs no key, but the OpenAI client insists on one.
+            kwargs["api_key"] = "no-key"
+    fmt = response_format(run.mode)
+    if fmt:
+        kwargs["response_format"] = fmt
     last: Exception | None = None
     for attempt in range(cfg.retries + 1):
         async with run.lock:
@@ -375,14 +445,10 @@ async def _call(run: _Run, msgs: list[dict], usage: Usage) -> tuple[str, str | N
         t0 = time.perf_counter()
         try:
             async with run.sem:
-                resp = await litellm.acompletion(**kwargs)
+                resp = await client.acompletion(**kwargs)
         except Exception as exc:
             usage.latency += time.perf_counter() - t0
-            status = _status(exc)
-            transient = status in _RETRYABLE_STATUS or isinstance(
-                exc, (litellm.Timeout, litellm.APIConnectionError, asyncio.TimeoutError)
-            )
-            if not transient or attempt == cfg.retries:
+            if not _transient(exc) or attempt == cfg.retries:
                 raise
             last = exc
             wait = _retry_after(exc)
@@ -395,6 +461,7 @@ async def _call(run: _Run, msgs: list[dict], usage: Usage) -> tuple[str, str | N
         u = getattr(resp, "usage", None)
         usage.tokens_in += getattr(u, "prompt_tokens", 0) or 0
         usage.tokens_out += getattr(u, "completion_tokens", 0) or 0
+        usage.cached_tokens += getattr(getattr(u, "prompt_tokens_details", None), "cached_tokens", 0) or 0
         async with run.lock:
             run.totals.tokens_in += getattr(u, "prompt_tokens", 0) or 0
             run.totals.tokens_out += getattr(u, "completion_tokens", 0) or 0
@@ -408,15 +475,52 @@ async def _call(run: _Run, msgs: list[dict], usage: Usage) -> tuple[str, str | N
     raise last or RuntimeError("no attempt made")
 
 
-async def _chunk(run: _Run, article: Article, span: tuple[int, int], part: str, usage: Usage):
-    """The valid answer for one chunk: from the cache, or from the model with repair rounds."""
-    text = article.text[span[0] : span[1]]
-    key = Cache.key(run.config.model, article.text, text)
-    hit = run.cache.get(key)
-    if hit is not None:
-        usage.cached += 1
-        return hit["answer"], None
-    msgs = messages(text, article.published, run.mode, part)
+@dataclass
+class _Piece:
+    """One span of one article, as sent to the model (alone, or with other short articles)."""
+
+    article: Article
+    span: tuple[int, int]
+    part: str  # "part 2 of 3" when the article is sent in several chunks
+    key: str  # its cache key
+
+    @property
+    def text(self) -> str:
+        return self.article.text[self.span[0] : self.span[1]]
+
+
+class _Truncated(ExtractionFailed):
+    pass
+
+
+def batches(pieces: list[_Piece], max_articles: int, max_chars: int) -> list[list[_Piece]]:
+    """Calls for ``pieces``: each alone, except short whole articles, packed in input order up to
+    ``max_articles`` and ``max_chars`` article characters a call."""
+    out: list[list[_Piece]] = []
+    open_batch: list[_Piece] = []
+    for p in pieces:
+        size = p.span[1] - p.span[0]
+        if max_articles <= 1 or p.part or size > max_chars // 2:
+            out.append([p])
+            continue
+        if open_batch and (
+            len(open_batch) >= max_articles
+            or sum(q.span[1] - q.span[0] for q in open_batch) + size > max_chars
+        ):
+            out.append(open_batch)
+            open_batch = []
+        open_batch.append(p)
+    if open_batch:
+        out.append(open_batch)
+    return out
+
+
+async def _ask(run: _Run, pieces: list[_Piece], usage: Usage) -> tuple[list[dict] | None, dict | None]:
+    """The valid answer for one call, split per piece (events without their article key); or the
+    raw answer and its errors when it stays invalid after the repair rounds. A cut-off answer for
+    several articles raises ``_Truncated`` so the caller can ask again for fewer."""
+    keys = tuple(article_key(i) for i in range(len(pieces)))
+    msgs = messages([(p.text, p.article.published, p.part) for p in pieces], run.mode)
     raw, errors = "", []
     for _round in range(run.config.repair_rounds + 1):
         content, finish, refusal = await _call(run, msgs, usage)
@@ -425,49 +529,86 @@ async def _chunk(run: _Run, article: Article, span: tuple[int, int], part: str, 
         if not content.strip():
             raise ExtractionFailed(f"empty answer (finish_reason={finish})")
         raw = content
-        answer, errors = parse_answer(content)
+        answer, errors = parse_answer(content, keys)
         if finish == "length":
+            if len(pieces) > 1:
+                raise _Truncated("answer cut off (finish_reason=length)")
             errors = [
                 "the answer was cut off (finish_reason=length): return fewer events with shorter quotes"
             ]
             answer = None
         if answer is not None:
-            run.cache.put(
-                key, {"answer": answer, "model": run.config.model, "prompt_version": prompt_version()}
-            )
-            return answer, None
+            split = [
+                {
+                    "events": [
+                        {k: v for k, v in ev.items() if k != ARTICLE_KEY}
+                        for ev in answer["events"]
+                        if ev[ARTICLE_KEY] == key
+                    ]
+                }
+                for key in keys
+            ]
+            for p, part in zip(pieces, split, strict=True):
+                run.cache.put(
+                    p.key, {"answer": part, "model": run.config.model, "prompt_version": prompt_version()}
+                )
+            return split, None
         msgs = [*msgs, {"role": "assistant", "content": content}, repair_message(errors)]
     if errors and errors[0].startswith("the answer was cut off"):
         raise ExtractionFailed("truncated answer (finish_reason=length) after repair rounds")
     return None, {"raw": raw, "errors": errors}
 
 
-async def _article(run: _Run, article: Article) -> tuple[list[dict], list[dict], Usage, str | None]:
-    usage = Usage()
-    spans = chunks(article.text, run.config.chunk_chars, run.config.prefilter)
-    per_chunk, rejected = [], []
-    folded = fold(article.text)
-    for i, span in enumerate(spans):
-        part = f" (part {i + 1} of {len(spans)})" if len(spans) > 1 else ""
-        answer, bad = await _chunk(run, article, span, part, usage)
-        if answer is not None:
-            per_chunk.append(to_candidates(answer, article, run.config.model, folded))
-        else:
-            rejected.append(
-                {
-                    "kind": "event",
-                    "article_id": article.article_id,
-                    "source": article.source,
-                    "reason": "invalid_answer",
-                    "detail": redact("; ".join(bad["errors"])[:2000], run.config),
-                    "candidate": redact(bad["raw"][:20000], run.config),
-                    "extractor": f"llm:{run.config.model}",
-                }
-            )
-    # An answer that stayed invalid fails the article (retried next run); its raw answer is quarantined.
-    failure = f"invalid answer after {run.config.repair_rounds} repair rounds" if rejected else None
-    # Overlapping chunks see the same event twice: merge it across chunks, never within one answer.
-    return merge_chunk_duplicates(per_chunk), rejected, usage, failure
+def _share(usage: Usage, pieces: list[_Piece], into: dict[str, Usage]) -> None:
+    """A call's usage shared among the articles it carried: tokens and cost by their characters,
+    the call itself counted once (on the first), the wait counted for each."""
+    sizes = [max(1, p.span[1] - p.span[0]) for p in pieces]
+    total = sum(sizes)
+    for i, (p, size) in enumerate(zip(pieces, sizes, strict=True)):
+        u = into.setdefault(p.article.article_id, Usage())
+        share = size / total
+        u.tokens_in += round(usage.tokens_in * share)
+        u.tokens_out += round(usage.tokens_out * share)
+        u.cached_tokens += round(usage.cached_tokens * share)
+        u.cost += usage.cost * share
+        u.latency += usage.latency
+        if i == 0:
+            u.calls += usage.calls
+            u.attempts += usage.attempts
+
+
+async def _unit(run: _Run, pieces: list[_Piece], usage: dict[str, Usage]) -> dict[int, tuple]:
+    """Results of one call by piece index: ("answer", events) | ("invalid", bad) | ("error", reason).
+
+    A call for several articles whose answer is cut off, stays invalid after its repair rounds, or is
+    refused by the provider for what it carries (a 400 of a content filter, say), is asked again in
+    two halves: one article the model cannot answer for does not fail the others. Transient errors
+    that outlasted the retries and an exhausted budget are not split: that would only multiply calls.
+    """
+    call = Usage()
+
+    async def halves():
+        half = len(pieces) // 2
+        left, right = await asyncio.gather(_unit(run, pieces[:half], usage), _unit(run, pieces[half:], usage))
+        return {**left, **{half + i: r for i, r in right.items()}}
+
+    try:
+        answers, bad = await _ask(run, pieces, call)
+    except _Truncated:
+        _share(call, pieces, usage)
+        return await halves()
+    except Exception as exc:
+        _share(call, pieces, usage)
+        if len(pieces) > 1 and not isinstance(exc, BudgetExhausted) and not _transient(exc):
+            return await halves()
+        reason = redact(f"{type(exc).__name__}: {exc}", run.config)[:1000]
+        return dict.fromkeys(range(len(pieces)), ("error", reason))
+    _share(call, pieces, usage)
+    if answers is None and len(pieces) > 1:
+        return await halves()
+    if answers is None:
+        return dict.fromkeys(range(len(pieces)), ("invalid", bad))
+    return {i: ("answer", a) for i, a in enumerate(answers)}
 
 
 class LLMExtractor:
@@ -487,47 +628,124 @@ class LLMExtractor:
     ) -> Extraction:
         return asyncio.run(self._extract_many(articles, progress))
 
+    def plan(self, articles: list[Article]) -> tuple[dict[str, list[_Piece]], dict[str, str]]:
+        """Each article's pieces to send, and why an article gets no call (nothing to send)."""
+        cfg = self.config
+        pieces, unsent = {}, {}
+        for art in articles:
+            spans = chunks(art.text, cfg.chunk_chars, cfg.prefilter)
+            n = len(spans)
+            pieces[art.article_id] = [
+                _Piece(
+                    art,
+                    span,
+                    f"part {i + 1} of {n}" if n > 1 else "",
+                    Cache.key(cfg.model, art.text, art.text[span[0] : span[1]]),
+                )
+                for i, span in enumerate(spans)
+            ]
+            if not spans:
+                unsent[art.article_id] = (
+                    "not_sent: the prefilter found no possible event"
+                    if cfg.prefilter and chunks(art.text, cfg.chunk_chars)
+                    else "not_sent: fewer than 40 letters of text"
+                )
+        return pieces, unsent
+
     async def _extract_many(self, articles, progress) -> Extraction:
         cfg = self.config
+        router = None
+        deployment = cfg.model
+        if cfg.router:
+            from pipelines.extract.router import load, make_router
+
+            routes = load(cfg.router)
+            router, deployment = make_router(routes), routes.deployment_model(cfg.model)
         run = _Run(
             cfg,
             asyncio.Semaphore(max(1, cfg.concurrency)),
             Cache(cfg.cache_dir),
-            detect_mode(cfg.model, cfg.response_format),
+            detect_mode(deployment, cfg.response_format),
+            router,
         )
         out = Extraction(self.name)
-
-        async def one(art: Article):
-            try:
-                return art, await _article(run, art), None
-            except Exception as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                return art, None, redact(reason, cfg)[:1000]
-
-        tasks = [asyncio.create_task(one(a)) for a in articles]
+        pieces, out.unsent = self.plan(articles)
+        usage: dict[str, Usage] = {a.article_id: Usage() for a in articles}
+        results: dict[tuple[str, int], tuple] = {}
+        to_send = []
+        for art in articles:
+            for i, p in enumerate(pieces[art.article_id]):
+                hit = run.cache.get(p.key)
+                if hit is not None:
+                    usage[art.article_id].cached += 1
+                    results[(art.article_id, i)] = ("answer", hit["answer"])
+                else:
+                    to_send.append((art.article_id, i, p))
+        left = dict.fromkeys(usage, 0)
+        for aid, _, _ in to_send:
+            left[aid] += 1
+        by_id = {a.article_id: a for a in articles}
         if progress:
-            for fut in asyncio.as_completed(tasks):
-                progress((await fut)[0])
+            for a in articles:
+                if not left[a.article_id]:
+                    progress(a)
+
+        async def one(group):
+            found = await _unit(run, [p for _, _, p in group], usage)
+            return [(aid, i, found[j]) for j, (aid, i, _) in enumerate(group)]
+
+        index = {id(p): (aid, i) for aid, i, p in to_send}
+        groups = [
+            [(*index[id(p)], p) for p in b]
+            for b in batches([p for *_, p in to_send], cfg.articles_per_call, cfg.chars_per_call)
+        ]
+        for fut in asyncio.as_completed([asyncio.create_task(one(g)) for g in groups]):
+            for aid, i, res in await fut:
+                results[(aid, i)] = res
+                left[aid] -= 1
+                if progress and left[aid] == 0:
+                    progress(by_id[aid])
         # Results in input order, whatever order the calls finished in: re-runs publish the same.
-        for art, result, error in await asyncio.gather(*tasks):
-            if error is not None:
-                out.failed[art.article_id] = error
-                continue
-            events, rejected, usage, failure = result
-            out.rejected.extend(rejected)
-            if failure:
-                out.failed[art.article_id] = failure
+        for art in articles:
+            aid = art.article_id
+            got = [results[(aid, i)] for i in range(len(pieces[aid]))]
+            errors = [r[1] for r in got if r[0] == "error"]
+            invalid = [r[1] for r in got if r[0] == "invalid"]
+            for bad in invalid:
+                # The raw answer is quarantined; an answer that stayed invalid fails the article
+                # (retried next run).
+                out.rejected.append(
+                    {
+                        "kind": "event",
+                        "article_id": aid,
+                        "source": art.source,
+                        "reason": "invalid_answer",
+                        "detail": redact("; ".join(bad["errors"])[:2000], cfg),
+                        "candidate": redact(bad["raw"][:20000], cfg),
+                        "extractor": f"llm:{cfg.model}",
+                    }
+                )
+            if errors:
+                out.failed[aid] = errors[0]
+            elif invalid:
+                out.failed[aid] = f"invalid answer after {cfg.repair_rounds} repair rounds"
             else:
-                out.events.extend(events)
-            out.usage[art.article_id] = {
+                folded = fold(art.text)
+                # Overlapping chunks see the same event twice: merge it across chunks, never within one.
+                out.events.extend(
+                    merge_chunk_duplicates([to_candidates(r[1], art, cfg.model, folded) for r in got])
+                )
+            u = usage[aid]
+            out.usage[aid] = {
                 "model": cfg.model,
                 "prompt_version": prompt_version(),
-                "tokens_in": usage.tokens_in,
-                "tokens_out": usage.tokens_out,
-                "cost_usd": round(usage.cost, 6),
-                "latency_s": round(usage.latency, 3),
-                "llm_calls": usage.calls,
-                "cached_calls": usage.cached,
-                "attempts": usage.attempts,
+                "tokens_in": u.tokens_in,
+                "tokens_out": u.tokens_out,
+                "cached_tokens": u.cached_tokens,
+                "cost_usd": round(u.cost, 6),
+                "latency_s": round(u.latency, 3),
+                "llm_calls": u.calls,
+                "cached_calls": u.cached,
+                "attempts": u.attempts,
             }
         return out
