@@ -1,4 +1,4 @@
-"""Once for real: dagster-daemon with a temporary DAGSTER_HOME (the shipped deploy/dagster.yaml)
+"""Once for real: dagster-daemon with a temporary DAGSTER_HOME (the shipped deploy/local/dagster.yaml)
 runs the sensor, which sees files dropped into the watched folder, and the dataset publishes them."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def test_the_daemon_publishes_files_dropped_into_the_watched_folder(tmp_path):
     home, watched, out = tmp_path / "dagster_home", tmp_path / "inbox", tmp_path / "dataset"
     home.mkdir()
     watched.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENTBUILDER_", "DAGSTER_"))}
     env.update(
         DAGSTER_HOME=str(home),
