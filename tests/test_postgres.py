@@ -104,7 +104,16 @@ def test_the_daemon_on_postgres_runs_the_schedule_and_the_sensor_and_history_sur
                 return [(r.run_id, r.status) for r in instance.get_runs()]
 
         runs = history()
-        assert len(runs) >= 2 and all(s == dg.DagsterRunStatus.SUCCESS for _, s in runs)
+        failed = [r for r, s in runs if s != dg.DagsterRunStatus.SUCCESS]
+        if failed:
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                why = [
+                    e.dagster_event.message
+                    for e in instance.all_logs(failed[0])
+                    if e.dagster_event and e.dagster_event.is_failure
+                ]
+            raise AssertionError(f"{len(failed)} of {len(runs)} runs failed: {why}")
+        assert len(runs) >= 2
         assert not list(home.rglob("*.db"))  # nothing went to SQLite files
         # A new daemon (and a restarted database) sees the same history.
         pg.stop()

@@ -212,6 +212,19 @@ def _full_refresh(pending: list, run_id: str) -> set[str] | None:
     return {k for b in own for k in b.summary["met"]}
 
 
+def _to_publish(context: dg.AssetExecutionContext, folder: Path) -> tuple[list, list[dict]]:
+    """The stored batches not yet published, and their summaries. When there are none because a run
+    of another partition at the same time (a backfill on several workers) already published this
+    run's batch with its own, this run publishes the same content again rather than failing."""
+    from pipelines import batches as registry
+
+    pending = registry.pending(folder)
+    own = registry.load(folder, context.run.tags.get("dagster/partition", "")) if context.run else None
+    if not pending and own is not None and own.state == "published":
+        return [], [own.summary]
+    return pending, [b.summary for b in pending]
+
+
 @dg.asset(
     group_name="merge",
     deps=[stored_articles],
@@ -224,12 +237,12 @@ def merged_events(
     from pipelines import batches as registry
 
     folder = output.folder()
-    pending = registry.pending(folder)
+    pending, summaries = _to_publish(context, folder)
     run_id = config.run_id or publish_stage.new_run_id()
     try:
         result = publish_stage.prepare(
             folder,
-            [b.summary for b in pending],
+            summaries,
             run_id,
             keep=_full_refresh(pending, config.run_id),
             lock_wait=output.wait(),
@@ -258,8 +271,7 @@ def published_dataset(
     from pipelines import batches as registry
 
     folder = output.folder()
-    pending = registry.pending(folder)
-    summaries = [b.summary for b in pending]
+    pending, summaries = _to_publish(context, folder)
     try:
         result = publish_stage.publish(
             folder,

@@ -1,13 +1,36 @@
-"""The job the CLI, the schedule and the sensor run: every asset and check, in one process.
+"""The job the CLI, the schedule and the sensor run: every asset and check.
 
-One process: the stages are short and share the loaded lexicons, so a process per step (Dagster's
-default) would spend more time starting Python than working.
+Its executor is chosen by configuration (EVENTBUILDER_EXECUTOR): ``in_process`` (the default, and
+what the CLI uses: the stages are short and share the loaded lexicons, so a process per step would
+spend more time starting Python than working), ``multiprocess`` (a process per step, for local
+backfills of many partitions), or ``celery`` (dagster-celery: steps go to celery workers, on several
+machines, through the broker EVENTBUILDER_CELERY_BROKER, default redis://localhost:6379/0, results
+in EVENTBUILDER_CELERY_BACKEND, default the broker). Workers run the same package:
+``dagster-celery worker start -A dagster_celery.app -y deploy/celery.yaml``.
 """
 
 import os
 from pathlib import Path
 
 import dagster as dg
+
+EXECUTORS = ("in_process", "multiprocess", "celery")
+
+
+def executor() -> dg.ExecutorDefinition:
+    kind = os.environ.get("EVENTBUILDER_EXECUTOR", "") or "in_process"
+    if kind == "in_process":
+        return dg.in_process_executor
+    if kind == "multiprocess":
+        return dg.multiprocess_executor
+    if kind == "celery":
+        from dagster_celery import celery_executor
+
+        broker = os.environ.get("EVENTBUILDER_CELERY_BROKER") or "redis://localhost:6379/0"
+        backend = os.environ.get("EVENTBUILDER_CELERY_BACKEND") or broker
+        return celery_executor.configured({"broker": broker, "backend": backend}, name="celery")
+    raise ValueError(f"EVENTBUILDER_EXECUTOR={kind!r}: choose one of {', '.join(EXECUTORS)}")
+
 
 build_dataset = dg.define_asset_job(
     "build_dataset",
@@ -16,7 +39,7 @@ build_dataset = dg.define_asset_job(
     ),
     description="Ingest, extract, validate, normalise and store one batch of articles, then merge and "
     "publish everything the store holds.",
-    executor_def=dg.in_process_executor,
+    executor_def=executor(),
 )
 
 # A batch's own assets: a run of every batch but a request's last stores without publishing.
