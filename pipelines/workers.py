@@ -8,7 +8,7 @@ Workers are forked where the platform allows it, after the caller has loaded wha
 (lexicons, dictionaries): they start in milliseconds and share that memory. A worker that dies (the
 kernel's OOM killer, a crash in C code) fails the call with BrokenProcessPool: a step that fails,
 never one that waits for ever. ``EVENTBUILDER_WORKERS`` sets the number of workers (default: the
-number of cores; 1 runs everything in this process).
+number of cores; 1 runs everything in this process); in a daemonic process there are none.
 """
 
 from __future__ import annotations
@@ -24,8 +24,14 @@ MIN_PER_WORKER = 100  # below this a worker costs more to start and feed than it
 
 
 def worker_count() -> int:
+    import multiprocessing as mp
+
     from pipelines.outdir import env_number
 
+    if mp.current_process().daemon:
+        # A daemonic process (a celery worker's pool runs each Dagster step in one) may not start
+        # children: the work runs in it, and the workers of the pool give the parallelism.
+        return 1
     return max(1, int(env_number("EVENTBUILDER_WORKERS", os.cpu_count() or 1)))
 
 

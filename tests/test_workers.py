@@ -40,3 +40,26 @@ def test_a_worker_that_dies_fails_the_call_instead_of_hanging(monkeypatch):
     monkeypatch.setenv("EVENTBUILDER_WORKERS", "2")
     with pytest.raises(BrokenProcessPool):
         map_chunks(_die_on_13, range(400), min_per_worker=10)
+
+
+def _map_in_daemon(queue) -> None:
+    try:
+        results = map_chunks(_square_with_pid, range(500), min_per_worker=10)
+        queue.put(("ok", [r for r, _ in results], {pid for _, pid in results}))
+    except BaseException as e:  # what a celery worker's pool process would hit
+        queue.put(("error", f"{type(e).__name__}: {e}", set()))
+
+
+def test_in_a_daemonic_process_the_work_runs_in_that_process(monkeypatch):
+    """A celery worker runs each step in a daemonic pool process, which may not start children."""
+    import multiprocessing as mp
+
+    monkeypatch.setenv("EVENTBUILDER_WORKERS", "2")
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_map_in_daemon, args=(queue,), daemon=True)
+    proc.start()
+    kind, results, pids = queue.get(timeout=60)
+    proc.join(timeout=60)
+    assert kind == "ok", results
+    assert results == [x * x for x in range(500)] and pids == {proc.pid}
