@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from benchmarks.corpus import make_corpus
 from pipelines.defs.jobs import build_run_config
 from tests.conftest import stop
 from tests.llm_server import LLMServer, Script
-from tests.services import Postgres, Redis
+from tests.services import Postgres, Redis, celery_worker, dagster_pg_env, partition_run
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -42,13 +41,7 @@ def one_pass(workers: int, parts: list[Path], latency: float, tmp: Path, redis: 
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     db = f"dagster{workers}"
     pg.create_database(db)
-    pg_env = {
-        "DAGSTER_PG_HOST": "127.0.0.1",
-        "DAGSTER_PG_PORT": str(pg.port),
-        "DAGSTER_PG_USERNAME": "postgres",
-        "DAGSTER_PG_PASSWORD": "",
-        "DAGSTER_PG_DB": db,
-    }
+    pg_env = dagster_pg_env(pg, db)
     os.environ.update(pg_env)
     script = Script(default={"content": ANSWER}, latency=latency)
     with LLMServer(script) as srv:
@@ -67,28 +60,10 @@ def one_pass(workers: int, parts: list[Path], latency: float, tmp: Path, redis: 
             EVENTBUILDER_API_KEY="bench-key-000000",
             EVENTBUILDER_CONCURRENCY="1",  # one call in flight per step: the work waits on the model
         )
-        procs = []
-        for i in range(workers):
-            log = open(tmp / f"worker-{workers}-{i}.log", "w")
-            procs.append(
-                subprocess.Popen(
-                    [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"]
-                    + [
-                        "-y",
-                        str(ROOT / "deploy" / "celery.yaml"),
-                        "-n",
-                        f"w{i}-{workers}@%h",
-                        "--",
-                        "-c",
-                        "1",
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    cwd=tmp,
-                )  # fmt: skip
-            )
+        procs = [
+            celery_worker(f"w{i}-{workers}", env, tmp, tmp / f"worker-{workers}-{i}.log")
+            for i in range(workers)
+        ]
         try:
             time.sleep(8)  # the workers connect to the broker
             keys = [f"p{i}" for i in range(len(parts))]
@@ -99,25 +74,7 @@ def one_pass(workers: int, parts: list[Path], latency: float, tmp: Path, redis: 
             for key, part in zip(keys, parts, strict=True):
                 config = tmp / f"{key}-{workers}.json"
                 config.write_text(json.dumps(build_run_config([part], run_id=f"{key}-w{workers}")))
-                runs.append(
-                    subprocess.Popen(
-                        [
-                            str(BIN / "dagster"),
-                            "job",
-                            "execute",
-                            "-m",
-                            "pipelines.definitions",
-                            "-j",
-                            "build_dataset",
-                        ]
-                        + ["--tags", json.dumps({"dagster/partition": key}), "-c", str(config)],
-                        env=env,
-                        cwd=tmp,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.PIPE,
-                        text=True,
-                    )  # fmt: skip
-                )
+                runs.append(partition_run(key, config, env, tmp))
             failed = [r.communicate()[1][-2000:] for r in runs if r.wait() != 0]
             wall = time.perf_counter() - t0
         finally:

@@ -183,3 +183,42 @@ class Redis:
         from tests.conftest import stop
 
         stop(self.process)
+
+
+def dagster_pg_env(pg: Postgres, db: str) -> dict[str, str]:
+    """The variables deploy/dagster.yaml reads to reach ``db`` on ``pg``."""
+    return {
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": str(pg.port),
+        "DAGSTER_PG_USERNAME": "postgres",
+        "DAGSTER_PG_PASSWORD": "",
+        "DAGSTER_PG_DB": db,
+    }
+
+
+def celery_worker(name: str, env: dict, cwd: Path, log: Path) -> subprocess.Popen:
+    """A dagster-celery worker (one task at a time) with deploy/celery.yaml, in a session of its own."""
+    import sys
+
+    from tests.conftest import ROOT
+
+    bin_ = Path(sys.executable).parent
+    with open(log, "w") as f:
+        return subprocess.Popen(
+            [str(bin_ / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"]
+            + ["-y", str(ROOT / "deploy" / "celery.yaml"), "-n", f"{name}@%h", "-l", "info", "--", "-c", "1"],
+            cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def partition_run(key: str, config: Path, env: dict, cwd: Path) -> subprocess.Popen:
+    """``dagster job execute`` of build_dataset for partition ``key`` with the run config file ``config``."""
+    import json
+    import sys
+
+    bin_ = Path(sys.executable).parent
+    return subprocess.Popen(
+        [str(bin_ / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "build_dataset"]
+        + ["--tags", json.dumps({"dagster/partition": key}), "-c", str(config)],
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip

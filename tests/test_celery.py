@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,20 +16,9 @@ import pandas as pd
 
 from pipelines.defs.jobs import build_run_config
 from tests.conftest import ROOT, SAMPLE, stop
-from tests.services import Postgres, Redis
+from tests.services import Postgres, Redis, celery_worker, dagster_pg_env, partition_run
 
 BIN = Path(sys.executable).parent
-
-
-def start_worker(name: str, env: dict, cwd: Path) -> tuple[subprocess.Popen, Path]:
-    log = cwd / f"{name}.log"
-    with open(log, "w") as f:
-        proc = subprocess.Popen(
-            [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"]
-            + ["-y", str(ROOT / "deploy" / "celery.yaml"), "-n", f"{name}@%h", "-l", "info", "--", "-c", "1"],
-            cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    return proc, log
 
 
 def test_two_runs_on_the_celery_executor_spread_their_steps_over_two_workers(tmp_path, monkeypatch):
@@ -41,13 +29,7 @@ def test_two_runs_on_the_celery_executor_spread_their_steps_over_two_workers(tmp
     with Redis(tmp_path / "redis") as redis, Postgres() as pg:
         pg.create_database("dagster")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENTBUILDER_", "DAGSTER_"))}
-        pg_env = {
-            "DAGSTER_PG_HOST": "127.0.0.1",
-            "DAGSTER_PG_PORT": str(pg.port),
-            "DAGSTER_PG_USERNAME": "postgres",
-            "DAGSTER_PG_PASSWORD": "",
-            "DAGSTER_PG_DB": "dagster",
-        }
+        pg_env = dagster_pg_env(pg, "dagster")
         for k, v in pg_env.items():  # for this process's own instance below
             monkeypatch.setenv(k, v)
         env.update(
@@ -60,7 +42,10 @@ def test_two_runs_on_the_celery_executor_spread_their_steps_over_two_workers(tmp
             EVENTBUILDER_CELERY_BACKEND=redis.url,
             PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # dagster-celery starts `celery`
         )
-        workers = [start_worker(n, env, tmp_path) for n in ("w1", "w2")]
+        workers = [
+            (celery_worker(n, env, tmp_path, tmp_path / f"{n}.log"), tmp_path / f"{n}.log")
+            for n in ("w1", "w2")
+        ]
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not all("ready" in log.read_text() for _, log in workers):
@@ -74,26 +59,7 @@ def test_two_runs_on_the_celery_executor_spread_their_steps_over_two_workers(tmp
             for key, part in (("p1", files[:7]), ("p2", files[7:])):
                 config = build_run_config(part, run_id=f"run-{key}")
                 (tmp_path / f"{key}.yaml").write_text(json.dumps(config), encoding="utf-8")
-            runs = [
-                subprocess.Popen(
-                    [
-                        str(BIN / "dagster"),
-                        "job",
-                        "execute",
-                        "-m",
-                        "pipelines.definitions",
-                        "-j",
-                        "build_dataset",
-                    ]
-                    + ["--tags", f'{{"dagster/partition": "{key}"}}', "-c", str(tmp_path / f"{key}.yaml")],
-                    cwd=tmp_path,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )  # fmt: skip
-                for key in ("p1", "p2")
-            ]
+            runs = [partition_run(key, tmp_path / f"{key}.yaml", env, tmp_path) for key in ("p1", "p2")]
             results = [(r.wait(timeout=600), r.communicate()[1]) for r in runs]
             logs = {name: log.read_text() for name, (_, log) in zip(("w1", "w2"), workers, strict=True)}
             for code, err in results:

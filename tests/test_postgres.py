@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from tests.conftest import ROOT, SAMPLE, stop
-from tests.services import Postgres
+from tests.services import Postgres, dagster_pg_env
 
 BIN = Path(sys.executable).parent
 
@@ -31,6 +31,13 @@ def dagster(*args, env, cwd) -> subprocess.CompletedProcess:
         [str(BIN / "dagster"), *args, "-w", str(ROOT / "deploy" / "workspace.yaml")],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+
+
+def run_count(home: Path) -> int:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return len(instance.get_runs())
 
 
 def start_daemon(env, cwd: Path, log: Path) -> subprocess.Popen:
@@ -63,11 +70,7 @@ def test_the_daemon_on_postgres_runs_the_schedule_and_the_sensor_and_history_sur
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENTBUILDER_", "DAGSTER_"))}
         env.update(
             DAGSTER_HOME=str(home),
-            DAGSTER_PG_HOST="127.0.0.1",
-            DAGSTER_PG_PORT=str(pg.port),
-            DAGSTER_PG_USERNAME="postgres",
-            DAGSTER_PG_PASSWORD="",
-            DAGSTER_PG_DB="dagster",
+            **dagster_pg_env(pg, "dagster"),
             EVENTBUILDER_INPUT=str(inbox),
             EVENTBUILDER_OUTPUT=str(out),
             EVENTBUILDER_EXTRACTOR="rules",
@@ -80,10 +83,15 @@ def test_the_daemon_on_postgres_runs_the_schedule_and_the_sensor_and_history_sur
         log = tmp_path / "daemon.log"
         daemon = start_daemon(env, tmp_path, log)
         try:
-            # The schedule's tick (at the next minute) publishes what the inbox holds.
-            wait_for(lambda: sources(out) == {"en_03_gaza_tank_shells.txt"}, daemon, log, 150)
+            # The schedule's tick (at the next minute) starts a run; stopped then, so that a slow run
+            # does not see a second tick. The run publishes what the inbox holds.
+            for k, v in env.items():
+                if k.startswith("DAGSTER_PG_"):
+                    monkeypatch.setenv(k, v)
+            wait_for(lambda: run_count(home) > 0, daemon, log, 150)
             stopped = dagster("schedule", "stop", "daily_build", env=env, cwd=tmp_path)
             assert stopped.returncode == 0, stopped.stderr
+            wait_for(lambda: sources(out) == {"en_03_gaza_tank_shells.txt"}, daemon, log, 150)
             started = dagster("sensor", "start", "new_articles", env=env, cwd=tmp_path)
             assert started.returncode == 0, started.stdout + started.stderr
             shutil.copy(SAMPLE / "ar_01_libya_humanitarian_truce.txt", inbox)
@@ -93,10 +101,6 @@ def test_the_daemon_on_postgres_runs_the_schedule_and_the_sensor_and_history_sur
             stop(daemon)
 
         import dagster as dg
-
-        for k, v in env.items():
-            if k.startswith("DAGSTER_PG_"):
-                monkeypatch.setenv(k, v)
 
         def history() -> list:
             with dg.DagsterInstance.from_config(str(home)) as instance:
