@@ -265,7 +265,9 @@ def build(
         from pipelines.extract.router import RouterConfigError, load
 
         try:
-            load(router).deployment_model(model) if model else load(router)
+            routes = load(router)
+            if model:
+                routes.deployment_model(model)
         except RouterConfigError as e:
             _err(str(e))
             raise typer.Exit(2) from None

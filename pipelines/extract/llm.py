@@ -135,11 +135,7 @@ def secrets(config: LLMConfig) -> list[str]:
     if config.router:
         from pipelines.extract.router import load
 
-        found += [
-            str(e["litellm_params"]["api_key"])
-            for e in load(config.router).kwargs["model_list"]
-            if e["litellm_params"].get("api_key")
-        ]
+        found += load(config.router).api_keys()
     found += [
         v for k, v in os.environ.items() if ("KEY" in k or "TOKEN" in k or "SECRET" in k) and len(v) >= 8
     ]

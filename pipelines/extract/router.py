@@ -11,6 +11,7 @@ ignored. Errors name the file and the entry.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ class RouterFile:
     path: Path
     groups: tuple[str, ...]  # model_name values, in file order
     kwargs: dict  # litellm.Router(**kwargs)
+
+    def api_keys(self) -> list[str]:
+        """The keys the file gives its deployments (redacted from every message, as others are)."""
+        return [
+            str(e["litellm_params"]["api_key"])
+            for e in self.kwargs["model_list"]
+            if e["litellm_params"].get("api_key")
+        ]
 
     def deployment_model(self, group: str) -> str:
         """The litellm model string of the group's first deployment (tells the response format)."""
@@ -58,10 +67,23 @@ def _router_arguments() -> set[str]:
 
 
 def load(path: Path | str) -> RouterFile:
-    """Read and check a litellm proxy config; raises RouterConfigError naming the file and entry."""
+    """Read and check a litellm proxy config; raises RouterConfigError naming the file and entry.
+
+    Read once per version of the file (its path and modification time), however often a run asks.
+    """
+    path = Path(path)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as e:
+        raise RouterConfigError(f"{path}: cannot read the router file: {e.strerror or e}") from None
+    return _load(str(path), stamp, tuple(sorted(os.environ.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(name: str, _stamp: int, _environ: tuple) -> RouterFile:
     import yaml
 
-    path = Path(path)
+    path = Path(name)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
