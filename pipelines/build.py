@@ -78,7 +78,7 @@ def build(
 
     from pipelines import batches, ingest, memory, outdir
     from pipelines.defs import assets, checks
-    from pipelines.defs.jobs import BATCH_ASSETS
+    from pipelines.defs.jobs import BATCH_ASSETS, PUBLISH_ASSETS
     from pipelines.defs.resources import ExtractorSettings, OutputLocation
     from pipelines.publish import new_run_id
 
@@ -110,36 +110,34 @@ def build(
             },
         )
         job = defs.resolve_implicit_global_asset_job_def()
-        run_config = {
-            "ops": {
-                "articles": {"config": {"run_id": run_id}},
-                "merged_events": {"config": {"run_id": run_id}},
-            },
-            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-        }
+        quiet = {"console": {"config": {"log_level": "CRITICAL"}}}
+        store_config = {"ops": {"articles": {"config": {"run_id": run_id}}}, "loggers": quiet}
+        publish_config = {"ops": {"merged_events": {"config": {"run_id": run_id}}}, "loggers": quiet}
         scratch = outdir.scratch_dir(output)
         try:
             with dg.DagsterInstance.ephemeral(tempdir=str(scratch)) as instance:
                 instance.add_dynamic_partitions(assets.batches.name, keys)
                 checks_passed: dict[str, bool] = {}
-                for i, key in enumerate(keys):
-                    last = i == len(keys) - 1
+                # One run per batch stores it; then one run merges and publishes. The publication has
+                # a run of its own so that no batch's outputs (texts, mentions) are held in memory
+                # while it reads the whole store.
+                for key in [*keys, None]:
                     result = job.execute_in_process(
-                        run_config=run_config,
+                        run_config=store_config if key else publish_config,
                         instance=instance,
                         partition_key=key,
-                        asset_selection=None if last else BATCH_ASSETS,
+                        asset_selection=BATCH_ASSETS if key else PUBLISH_ASSETS,
                         raise_on_error=False,
                     )
                     outcome = _result(result, checks_passed)
                     # A run's result holds its batch's outputs (every text): let it go before the next.
                     del result
                     memory.release()
-                    if last or outcome.error:
+                    if key is None or outcome.error:
                         # These partitions live as long as this build's Dagster instance.
                         batches.forget(output, keys)
                         return outcome
-                raise AssertionError("unreachable: there is always a batch")
+                raise AssertionError("unreachable: the last run publishes")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             with contextlib.suppress(OSError):

@@ -334,7 +334,9 @@ def article_table(stored: pa.Table, cited: Counter, run_id: str) -> tuple[pa.Tab
         quarantine += [{**q, "run_id": run_id} for q in rejected]
         if kind == "article":
             n_rejected.append(len(rejected))
-    articles = stored.filter(pc.equal(stored.column("kind"), "article"))
+    is_article = pc.equal(stored.column("kind"), "article")
+    # Most stores hold articles only: filtering would copy every text for nothing.
+    articles = stored if pc.all(is_article).as_py() is not False else stored.filter(is_article)
     n_events = [cited.get(a, 0) for a in articles.column("article_id").to_pylist()]
     states = [
         ("extracted" if n else "no_events") if s in ("extracted", "no_events") else s

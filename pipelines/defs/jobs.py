@@ -47,6 +47,8 @@ BATCH_ASSETS = [
     dg.AssetKey(k)
     for k in ("articles", "event_mentions", "validated_events", "normalized_events", "stored_articles")
 ]
+# The assets over all batches: what a run that publishes without storing a batch runs.
+PUBLISH_ASSETS = [dg.AssetKey(k) for k in ("merged_events", "published_dataset")]
 
 
 def input_folder() -> Path | None:
