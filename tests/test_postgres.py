@@ -40,6 +40,13 @@ def run_count(home: Path) -> int:
         return len(instance.get_runs())
 
 
+def all_runs_ended(home: Path) -> bool:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return all(r.is_finished for r in instance.get_runs())
+
+
 def start_daemon(env, cwd: Path, log: Path) -> subprocess.Popen:
     with open(log, "a") as f:
         return subprocess.Popen(
@@ -97,6 +104,9 @@ def test_the_daemon_on_postgres_runs_the_schedule_and_the_sensor_and_history_sur
             shutil.copy(SAMPLE / "ar_01_libya_humanitarian_truce.txt", inbox)
             want = {"en_03_gaza_tank_shells.txt", "ar_01_libya_humanitarian_truce.txt"}
             wait_for(lambda: sources(out) == want, daemon, log, 150)
+            # The dataset is on disk before the run's checks on it end: stopping the daemon then
+            # would interrupt the run (its process is the daemon's child), which is not the case tested.
+            wait_for(lambda: all_runs_ended(home), daemon, log, 150)
         finally:
             stop(daemon)
 
