@@ -118,25 +118,33 @@ def build(
             with dg.DagsterInstance.ephemeral(tempdir=str(scratch)) as instance:
                 instance.add_dynamic_partitions(assets.batches.name, keys)
                 checks_passed: dict[str, bool] = {}
-                # One run per batch stores it; then one run merges and publishes. The publication has
-                # a run of its own so that no batch's outputs (texts, mentions) are held in memory
-                # while it reads the whole store.
-                for key in [*keys, None]:
+                memory.freeze()
+                # One run per batch stores it; then one run merges and publishes. After several
+                # batches the publication has a run of its own, so that no batch's outputs (texts,
+                # mentions) are held in memory while it reads the whole store; a build of one batch
+                # (the sample, a day's files) is one run, which saves a run's start-up.
+                runs = [(key, BATCH_ASSETS, store_config) for key in keys]
+                if len(keys) == 1:
+                    both = {**store_config, "ops": {**store_config["ops"], **publish_config["ops"]}}
+                    runs = [(keys[0], None, both)]
+                else:
+                    runs.append((None, PUBLISH_ASSETS, publish_config))
+                for n, (key, selection, config) in enumerate(runs, start=1):
                     result = job.execute_in_process(
-                        run_config=store_config if key else publish_config,
+                        run_config=config,
                         instance=instance,
                         partition_key=key,
-                        asset_selection=BATCH_ASSETS if key else PUBLISH_ASSETS,
+                        asset_selection=selection,
                         raise_on_error=False,
                     )
                     outcome = _result(result, checks_passed)
-                    # A run's result holds its batch's outputs (every text): let it go before the next.
-                    del result
-                    memory.release()
-                    if key is None or outcome.error:
+                    if n == len(runs) or outcome.error:
                         # These partitions live as long as this build's Dagster instance.
                         batches.forget(output, keys)
                         return outcome
+                    # A run's result holds its batch's outputs (every text): let it go before the next.
+                    del result
+                    memory.release()
                 raise AssertionError("unreachable: the last run publishes")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -5,7 +5,7 @@ mimalloc, keeps freed pages of each batch: a 10k build peaked about 110 MB highe
 Delta Lake library's own allocator (jemalloc) to hand freed pages back at once rather than after ten
 seconds (about 30 MB less per store write), and
 ``release()`` hands freed memory back to the system between batches and stages (``malloc_trim``,
-where the C library has it).
+where the C library has it); ``freeze()`` leaves what start-up made out of its collections.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ def _trim():
     name = ctypes.util.find_library("c")
     libc = ctypes.CDLL(name) if name else None
     return getattr(libc, "malloc_trim", None)
+
+
+def freeze() -> None:
+    """What is alive now (modules, definitions, the Dagster instance) lives as long as the process:
+    later collections skip it, so ``release()`` costs what the batches made, not what start-up made
+    (about 0.17 s a collection of 300,000 objects otherwise, several times per build). No collection
+    first: it would cost as much, for the little garbage that importing leaves."""
+    gc.freeze()
 
 
 def release() -> None:

@@ -268,10 +268,15 @@ def run_rows(
                 "run_id": run_id,
             }
         )
-    read = set(ingested.inputs) | {str(Path(f).parent / "manifest.csv") for f in ingested.inputs}
+    read = read_files(ingested)
     written = {r["key"] for r in rows} | unchanged
     drop = [k for k, r in stored.items() if k not in written and source_file(r["source"]) in read]
     return rows, drop, carried
+
+
+def read_files(ingested: Ingested) -> set[str]:
+    """The files a batch read: its inputs and the manifest beside each (a manifest row's records)."""
+    return set(ingested.inputs) | {str(Path(f).parent / "manifest.csv") for f in ingested.inputs}
 
 
 def _quote_ids(folder: Path) -> Iterator[tuple[str, list[tuple]]]:
@@ -395,8 +400,11 @@ def store_batch(
     with outdir.locked(output, lock_wait, run_id):
         outdir.check_output(output)
         outdir.init(output)
-        # Every stored row without its text, and whole only the rows a failure now may keep.
-        stored = store.index(output)
+        # The stored rows this batch may write or drop, without their text, and whole only the rows
+        # a failure now may keep.
+        keys = [r.source for r in [*ingested.rejected, *ingested.problems]]
+        keys += [a.key for a in ingested.articles]
+        stored = store.index(output, keys=keys, sources=read_files(ingested))
         failed = {a.key for a in ingested.articles if a.article_id in extraction.failed}
         stored.update(store.rows(output, (failed | {r.source for r in ingested.rejected}) & stored.keys()))
         rows, drop, carried = run_rows(ingested, extraction, validated, events, run_id, stored)
@@ -443,8 +451,8 @@ def prepare(
         outdir.init(output)
         outdir.check_run_id_free(output, run_id)
         if keep is not None:
-            stored = store.index(output)
-            store.write(output, [], drop=[k for k in stored if k not in keep], known=set(stored))
+            stored = store.stored_keys(output)
+            store.write(output, [], drop=[k for k in stored if k not in keep], known=stored)
         return merge_store(output, run_id)
 
 

@@ -81,7 +81,7 @@ def articles(
             registry.save(folder, batch)
     result = ingest_stage.ingest_walk(batch.walk())
     result.full_refresh = batch.full_refresh
-    store.claimed(result, store.index(folder), batch.run_id)
+    store.claimed(result, store.index(folder, keys=[a.key for a in result.articles]), batch.run_id)
     context.add_output_metadata(
         {
             "articles": len(result.articles),
@@ -104,9 +104,9 @@ def event_mentions(
 
     folder = output.folder()
     ex = extractor.build(folder)
-    todo, keys, reused, duplicates = store.plan(
-        articles.articles, ex.version, store.index(folder), articles.full_refresh
-    )
+    met = articles.articles
+    stored = store.index(folder, keys=[a.key for a in met], article_ids=[a.article_id for a in met])
+    todo, keys, reused, duplicates = store.plan(met, ex.version, stored, articles.full_refresh)
     links = neardup.link(todo, store.near_duplicates(folder, exclude={a.key for a in todo}))
     if extractor.show_progress:
         from pipelines.progress import progress_bar
@@ -197,7 +197,6 @@ def stored_articles(
     registry.mark(folder, [batch], "stored")
     counts = {k: summary[k] for k in ("read", "extracted", "unchanged", "failed", "carried")}
     context.add_output_metadata({**counts, **table_metadata(len(summary["met"]), "article")})
-    memory.release()  # the batch's texts are in the store now: hand their pages back before the next
     # What the next step needs is in the store and the batch's record: only the counts travel.
     return {"batch": batch.key, "run_id": batch.run_id, **counts}
 
