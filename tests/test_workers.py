@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -14,16 +17,30 @@ def _square_with_pid(chunk: list[int]) -> list[tuple[int, int]]:
     return [(x * x, os.getpid()) for x in chunk]
 
 
+def _square_once_two_workers_are_up(folder: Path, chunk: list[int]) -> list[tuple[int, int]]:
+    # A worker forked a moment later could find every chunk taken by the first: a process's first
+    # chunk waits (a while at most) until a second process has started one, so both must take part.
+    mark = folder / str(os.getpid())
+    if mark.exists():
+        return _square_with_pid(chunk)
+    mark.touch()
+    deadline = time.monotonic() + 10
+    while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return _square_with_pid(chunk)
+
+
 def _die_on_13(chunk: list[int]) -> list[int]:
     if 13 in chunk:
         os._exit(9)  # as the kernel's OOM killer would end it: no exception, no clean-up
     return chunk
 
 
-def test_results_come_back_in_order_from_several_processes(monkeypatch):
+def test_results_come_back_in_order_from_several_processes(monkeypatch, tmp_path):
     monkeypatch.setenv("EVENTBUILDER_WORKERS", "2")
     seen: list[int] = []
-    results = map_chunks(_square_with_pid, range(500), min_per_worker=10, progress=seen.extend)
+    square = functools.partial(_square_once_two_workers_are_up, tmp_path)
+    results = map_chunks(square, range(500), min_per_worker=10, progress=seen.extend)
     assert [r for r, _ in results] == [x * x for x in range(500)]
     assert sorted(seen) == list(range(500))
     pids = {pid for _, pid in results}
