@@ -115,6 +115,23 @@ def test_pandas_pyarrow_and_duckdb_read_the_dataset_as_is(sample_build):
         con.execute(f"select * from read_parquet('{out}/{name}/*.parquet')").fetchall()
 
 
+def test_the_articles_table_is_in_source_order_when_written_a_few_rows_at_a_time(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines import publish
+
+    monkeypatch.setattr(publish, "SORTED_ROWS", 2)  # five rows: three takes
+    sources = ["e.txt", "b.txt", "d.txt", "a.txt", "c.txt"]
+    table = pa.table({"source": sources, "text": [f"text of {s}" for s in sources]})
+    publish._write(table, tmp_path / "articles", "r1", sort_by="source")
+    back = pq.read_table(tmp_path / "articles" / "part-r1-0.parquet")
+    assert back.column("source").to_pylist() == ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]
+    assert back.column("text").to_pylist() == [f"text of {s}" for s in sorted(sources)]
+    publish._write(table.slice(0, 0), tmp_path / "empty", "r1", sort_by="source")
+    assert pq.read_table(tmp_path / "empty" / "part-r1-0.parquet").schema == table.schema
+
+
 def test_events_are_partitioned_by_year_where_known(sample_build):
     out, _ = sample_build
     parts = {p.name for p in (out / "events").iterdir()}
