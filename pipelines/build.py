@@ -7,6 +7,7 @@ Out: a ``BuildResult`` with the published tables and the asset-check outcomes.
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def build(
 
     import dagster as dg
 
-    from pipelines import batches, ingest, memory, outdir
+    from pipelines import batches, ingest, memory, outdir, workers
     from pipelines.defs import assets, checks
     from pipelines.defs.jobs import BATCH_ASSETS, PUBLISH_ASSETS
     from pipelines.defs.resources import ExtractorSettings, OutputLocation
@@ -114,42 +115,62 @@ def build(
         store_config = {"ops": {"articles": {"config": {"run_id": run_id}}}, "loggers": quiet}
         publish_config = {"ops": {"merged_events": {"config": {"run_id": run_id}}}, "loggers": quiet}
         scratch = outdir.scratch_dir(output)
+        # One run per batch stores it; then one run merges and publishes. After several batches each
+        # run is a child process of its own (workers.in_child): what a run allocated (its batch's
+        # texts and mentions, the Delta writer's buffers, the whole store the publication reads)
+        # goes back to the system when it ends, so memory is that of one run, not the sum of every
+        # run's leftovers. A build of one batch (the sample, a day's files) is one run in this
+        # process, which saves a run's start-up.
+        runs = [(key, BATCH_ASSETS, store_config) for key in keys]
+        if len(keys) == 1:
+            both = {**store_config, "ops": {**store_config["ops"], **publish_config["ops"]}}
+            runs = [(keys[0], None, both)]
+        else:
+            runs.append((None, PUBLISH_ASSETS, publish_config))
+        checks_passed: dict[str, bool] = {}
+        memory.freeze()
         try:
-            with dg.DagsterInstance.ephemeral(tempdir=str(scratch)) as instance:
-                instance.add_dynamic_partitions(assets.batches.name, keys)
-                checks_passed: dict[str, bool] = {}
-                memory.freeze()
-                # One run per batch stores it; then one run merges and publishes. After several
-                # batches the publication has a run of its own, so that no batch's outputs (texts,
-                # mentions) are held in memory while it reads the whole store; a build of one batch
-                # (the sample, a day's files) is one run, which saves a run's start-up.
-                runs = [(key, BATCH_ASSETS, store_config) for key in keys]
-                if len(keys) == 1:
-                    both = {**store_config, "ops": {**store_config["ops"], **publish_config["ops"]}}
-                    runs = [(keys[0], None, both)]
+            for n, (key, selection, config) in enumerate(runs, start=1):
+                run = functools.partial(_run, job, scratch, keys, key, selection, config, checks_passed)
+                if len(runs) == 1:
+                    outcome, seen = run()
                 else:
-                    runs.append((None, PUBLISH_ASSETS, publish_config))
-                for n, (key, selection, config) in enumerate(runs, start=1):
-                    result = job.execute_in_process(
-                        run_config=config,
-                        instance=instance,
-                        partition_key=key,
-                        asset_selection=selection,
-                        raise_on_error=False,
-                    )
-                    outcome = _result(result, checks_passed)
-                    if n == len(runs) or outcome.error:
-                        # These partitions live as long as this build's Dagster instance.
-                        batches.forget(output, keys)
-                        return outcome
-                    # A run's result holds its batch's outputs (every text): let it go before the next.
-                    del result
-                    memory.release()
-                raise AssertionError("unreachable: the last run publishes")
+                    what = f"the run of batch {key}" if key else "the publication's run"
+                    try:
+                        outcome, seen = workers.in_child(run, what)
+                    except workers.ChildDied as exc:
+                        outcome, seen = BuildResult(None, dict(checks_passed), str(exc)), checks_passed
+                checks_passed.update(seen)
+                if n == len(runs) or outcome.error:
+                    # These partitions live as long as this build's runs.
+                    batches.forget(output, keys)
+                    return outcome
+            raise AssertionError("unreachable: the last run publishes")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             with contextlib.suppress(OSError):
                 scratch.parent.rmdir()  # the scratch folder, when no other run's scratch is in it
+
+
+def _run(job, scratch: Path, keys: list[str], key, selection, config, checks: dict[str, bool]):
+    """One Dagster run of the build's job (``key``: its batch; None: the publication), in a Dagster
+    instance of its own that knows the build's partitions. Returns its outcome and the checks'
+    outcomes so far."""
+    import dagster as dg
+
+    from pipelines.defs import assets
+
+    checks = dict(checks)
+    with dg.DagsterInstance.ephemeral(tempdir=str(scratch)) as instance:
+        instance.add_dynamic_partitions(assets.batches.name, keys)
+        result = job.execute_in_process(
+            run_config=config,
+            instance=instance,
+            partition_key=key,
+            asset_selection=selection,
+            raise_on_error=False,
+        )
+        return _result(result, checks), checks
 
 
 def _result(result, checks: dict[str, bool]) -> BuildResult:

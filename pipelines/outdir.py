@@ -162,12 +162,18 @@ def _holder(output: Path, patience: float = 1.0) -> str:
 def locked(output: Path, wait: float = 0.0, run_id: str = "") -> Iterator[None]:
     """Hold the output's lock: one writer at a time. Waits up to ``wait`` seconds, then raises OutputBusy.
 
-    Re-entrant within a process (the CLI holds it for the whole run, publication takes it again).
-    The kernel releases it when the holder dies, so a killed run never leaves a stale lock.
+    Re-entrant within a process (the CLI holds it for the whole run, publication takes it again),
+    and held already in a child the holder forked for a run (``workers.in_child``: the holder waits
+    for it, and it dies with the holder). The kernel releases it when the holder dies, so a killed run
+    never leaves a stale lock.
     """
     from filelock import FileLock, Timeout
 
     output = Path(output)
+    holder = _HOLDERS.get(str(output.resolve()))
+    if holder is not None and holder != os.getpid() and holder == os.getppid():
+        yield
+        return
     lock = FileLock(output / LOCK, timeout=max(0.0, wait), thread_local=False, is_singleton=True)
     first = not lock.is_locked
     try:
@@ -181,6 +187,8 @@ def locked(output: Path, wait: float = 0.0, run_id: str = "") -> Iterator[None]:
         raise OutputError(
             f"--output {output}: cannot take its lock {output / LOCK}: {e.strerror or e}"
         ) from None
+    if first:
+        _HOLDERS[str(output.resolve())] = os.getpid()
     try:
         if first:
             info = {
@@ -196,6 +204,12 @@ def locked(output: Path, wait: float = 0.0, run_id: str = "") -> Iterator[None]:
         yield
     finally:
         lock.release()
+        if not lock.is_locked:
+            _HOLDERS.pop(str(output.resolve()), None)
+
+
+# output folder -> the pid of the process holding its lock (inherited by the children it forks)
+_HOLDERS: dict[str, int] = {}
 
 
 # --- history and clean-up (call with the lock held) ---------------------------------

@@ -362,7 +362,7 @@ def article_table(stored: pa.Table, cited: Counter, run_id: str) -> tuple[pa.Tab
     return pa.Table.from_arrays(columns, schema=schema), quarantine
 
 
-SORTED_ROWS = 8192  # rows taken at a time when a table is written in another order
+SORTED_ROWS = 2048  # rows taken at a time when a table is written in another order
 
 
 def _write(table: pa.Table, folder: Path, run_id: str, sort_by: str | None = None) -> None:

@@ -133,3 +133,23 @@ def test_a_full_refresh_in_batches_drops_the_rest_only_when_it_publishes(tmp_pat
     assert result.error is None
     assert sorted(table(out, "articles")["source"]) == sorted(str(p.resolve()) for p in new)
     assert {r["source"] for r in store.index(out).values()} == {str(p.resolve()) for p in new}
+
+
+def test_the_cli_runs_each_batch_in_a_child_process_and_publishes_what_one_batch_does(tmp_path, whole):
+    """The CLI's process never loads Delta Lake, so each batch's run and the publication's are forked
+    children (pipelines.workers.in_child): the dataset is the same as one batch's in this process."""
+    import os
+    import subprocess
+    import sys
+
+    cli = Path(sys.executable).parent / "eventbuilder"
+    out = tmp_path / "o"
+    env = {**os.environ, "EVENTBUILDER_BATCH_SIZE": "5", "EVENTBUILDER_WORKERS": "2"}
+    cmd = [str(cli), "build", str(SAMPLE), "--output", str(out), "--extractor", "rules"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for name, key in (("events", "event_id"), ("articles", "source"), ("quarantine", "source")):
+        assert sorted(table(whole, name)[key].astype(str)) == sorted(table(out, name)[key].astype(str)), name
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["counts"]["this_run"]["extracted"] == 14
+    assert not (out / batches.FOLDER).exists() and not list(out.glob(".eventbuilder-lock*.tmp"))

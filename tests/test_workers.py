@@ -80,3 +80,41 @@ def test_in_a_daemonic_process_the_work_runs_in_that_process(monkeypatch):
     proc.join(timeout=60)
     assert kind == "ok", results
     assert results == [x * x for x in range(500)] and pids == {proc.pid}
+
+
+# in_child is checked in a fresh interpreter: once this test process has loaded Delta Lake (another
+# test's build), it runs calls in this process by design.
+_IN_CHILD = r"""
+import os, signal, sys
+from pipelines.workers import ChildDied, in_child
+
+def fails():
+    raise KeyError("missing")
+
+print("pid", in_child(os.getpid) != os.getpid())
+print("value", in_child(lambda: {"a": [1, 2]}))
+try:
+    in_child(fails)
+except KeyError as e:
+    print("raised", e)
+try:
+    in_child(lambda: os.kill(os.getpid(), signal.SIGKILL), "the run of batch 7")
+except ChildDied as e:
+    print("died", e)
+import deltalake
+print("after deltalake", in_child(os.getpid) == os.getpid())
+"""
+
+
+def test_in_child_runs_the_call_in_another_process_and_hands_back_its_result_or_error():
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EVENTBUILDER_WORKERS": "2"}
+    r = subprocess.run([sys.executable, "-c", _IN_CHILD], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:3] == ["pid True", "value {'a': [1, 2]}", "raised 'missing'"]
+    assert lines[3].startswith("died the run of batch 7 was killed by SIGKILL before it finished")
+    # Delta Lake's runtime refuses a forked child: once it is loaded, the call runs here.
+    assert lines[4] == "after deltalake True"
