@@ -145,6 +145,7 @@ def build(
                     # These partitions live as long as this build's runs.
                     batches.forget(output, keys)
                     return outcome
+                memory.release()  # what a run in this process left (none is left by a child's)
             raise AssertionError("unreachable: the last run publishes")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
