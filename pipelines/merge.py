@@ -97,10 +97,11 @@ def same_event(a: dict, b: dict, cross_source: bool = False) -> bool:
         if cross_source and not (sa and sb) and ta and tb and not ta & tb:
             return False
     if a["event_type"] == "resolution" and a["status"] != b["status"]:
-        # Adopted one day, vetoed another: two acts. A draft and its outcome, or a failure told as a
-        # block, are one.
+        # Adopted one day, vetoed another: two acts; so are a veto and another text's failed vote. A
+        # draft and its outcome, a failure told as a block, or a block explained by a veto ("failed
+        # to adopt ... due to the veto of"), are one.
         pair = {a["status"], b["status"]}
-        if "drafted" not in pair and pair != {"failed", "blocked"}:
+        if "drafted" not in pair and pair not in ({"failed", "blocked"}, {"blocked", "vetoed"}):
             return False
     if (
         a["event_type"] == "ceasefire_call"

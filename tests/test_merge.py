@@ -239,3 +239,17 @@ def test_a_report_dated_to_the_year_only_joins_the_one_event_of_that_year_it_can
     assert groups(one) == [{"a", "b"}]
     two = [*one, mention("c", "ceasefire_call", "called", "2025-10-06", calls, conflict_country="SDN")]
     assert groups(two) == [{"a"}, {"b"}, {"c"}]  # February's or October's: it joins neither
+
+
+def test_a_block_explained_by_a_veto_is_one_event_a_veto_and_another_texts_failed_vote_two():
+    explained = [
+        mention("a", "resolution", "blocked", "2025-06-18", COUNCIL),
+        mention("b", "resolution", "vetoed", "2025-06-18", COUNCIL),
+    ]
+    merged = merge_sources(explained)
+    assert [ev["status"] for ev in merged] == ["vetoed"]
+    rival = [
+        mention("a", "resolution", "vetoed", "2025-06-18", COUNCIL),
+        mention("b", "resolution", "failed", "2025-06-18", COUNCIL),
+    ]
+    assert groups(rival) == [{"a"}, {"b"}]

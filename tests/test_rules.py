@@ -445,3 +445,28 @@ def test_the_state_that_proposed_a_draft_is_its_sponsor():
         {"France"},
         {"Russia"},
     )
+
+
+def test_a_failure_to_adopt_explained_by_a_veto_is_one_vetoed_event():
+    events = run(
+        "On Monday the Security Council failed to adopt a draft on the truce in Gaza. "
+        "The draft was not adopted because of the veto of the United States."
+    )
+    ev = only(events, "resolution")
+    assert ev["status"] == "vetoed"
+    assert roles(ev) == {"body": {"United Nations Security Council"}, "opposer": {"United States"}}
+    assert len(ev["evidence"]) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The General Assembly met on Tuesday on the war in Sudan. The text was adopted by 140 votes to 9.",
+        "L'Assemblée générale s'est réunie mardi sur le Soudan. Le texte a été adopté par 140 voix pour.",
+    ],
+)
+def test_the_text_adopted_by_a_vote_is_the_bodys_resolution(text):
+    ev = only(run(text), "resolution")
+    assert ev["status"] == "adopted"
+    assert roles(ev)["body"] == {"United Nations General Assembly"}
+    assert ev["votes_for"] == 140
