@@ -470,3 +470,27 @@ def test_the_text_adopted_by_a_vote_is_the_bodys_resolution(text):
     assert ev["status"] == "adopted"
     assert roles(ev)["body"] == {"United Nations General Assembly"}
     assert ev["votes_for"] == 140
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fighting went on in Khartoum between the army and the Rapid Support Forces. "
+        "On Thursday the army agreed to extend the ceasefire by 72 hours.",
+        "Les combats se poursuivent au Soudan entre l'armée et les Forces de soutien rapide. "
+        "Jeudi, l'armée a accepté de prolonger de 72 heures le cessez-le-feu.",
+        "تتواصل المعارك في الخرطوم بين الجيش وقوات الدعم السريع. ووافق الجيش يوم الخميس على تمديد الهدنة 72 ساعة.",
+    ],
+)
+def test_the_army_of_a_story_about_a_war_is_that_countrys_army(text):
+    ev = only(run(text), "ceasefire_call")
+    assert ev["status"] == "agreed"
+    assert roles(ev) == {"caller": {"Sudanese Armed Forces"}}
+
+
+def test_the_army_of_another_state_is_not_the_army_of_the_war():
+    events = run(
+        "Fighting went on in Khartoum between the army and the Rapid Support Forces. "
+        "L'armée américaine a accepté de prolonger la trêve."
+    )
+    assert all(a["name"] != "Sudanese Armed Forces" for ev in events for a in ev["actors"])

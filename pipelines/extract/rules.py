@@ -80,6 +80,7 @@ class Lexicon:
     res_prior: re.Pattern
     res_not_vetoed: re.Pattern
     backed_by: re.Pattern
+    generic_army: re.Pattern
 
 
 # Punctuation that ends a clause; relative-clause words extend it in Lexicon.clause_end.
@@ -127,6 +128,7 @@ def lexicon() -> Lexicon:
         res_prior=_compile(res["prior_act"]),
         res_not_vetoed=_compile(res["not_vetoed"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
+        generic_army=_compile(lx["generic_army"]),
     )
 
 
@@ -660,6 +662,23 @@ def warm_up() -> None:
     )
 
 
+def _with_generic_army(
+    text: str, actors: list[Mention], conflict: str | None, gaz: Gazetteer, lx: Lexicon
+) -> list[Mention]:
+    """``actors`` (sorted, in ``text``) with "the army" of a story about ``conflict``'s war as that
+    country's army, where no other actor is named at that spot."""
+    army = gaz.national_army(conflict) if conflict else None
+    if army is None:
+        return actors
+    spans = [(m.start, m.end) for m in actors]
+    found = [
+        Mention(army, m.start(), m.end())
+        for m in lx.generic_army.finditer(text)
+        if not any(s < m.end() and m.start() < e for s, e in spans)
+    ]
+    return sorted(actors + found, key=lambda m: (m.start, -m.end)) if found else actors
+
+
 def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     """Candidate events of one article, mentions of the same event merged."""
     gaz = gaz or gazetteer()
@@ -667,13 +686,15 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     folded = fold(article.text)
     actors = gaz.find_actors(folded)
     places = gaz.find_places(folded)
+    conflict = conflict_country(actors, places, gaz)
+    actors = _with_generic_army(folded.text, actors, conflict, gaz, lx)
     ctx = _Ctx(
         article,
         folded,
         gaz,
         _Spans(actors),
         _Spans(places),
-        conflict_country(actors, places, gaz),
+        conflict,
         bool(lx.arms_violation.search(folded.text)),
         Counter(m.entry for m in actors if m.entry.type in BODY_TYPES and not m.demonym),
     )

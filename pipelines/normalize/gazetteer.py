@@ -24,6 +24,9 @@ from pipelines.data import load_yaml
 from pipelines.textnorm import Folded, normalize
 
 
+_ARMY = re.compile(r"\b(?:Armed Forces|Army|Military)\b")
+
+
 @dataclass(frozen=True)
 class Actor:
     name: str
@@ -246,6 +249,19 @@ class Gazetteer:
         if actor.type in {"legislature", "state", "government"} and actor.iso3:
             return self.capitals.get(actor.iso3)
         return None
+
+    @cached_property
+    def _armies(self) -> dict[str, Actor | None]:
+        found: dict[str, list[Actor]] = {}
+        for a in self.actors.values():
+            if a.type == "government" and a.iso3 in a.party_in and _ARMY.search(a.name):
+                found.setdefault(a.iso3, []).append(a)
+        return {iso3: armies[0] if len(armies) == 1 else None for iso3, armies in found.items()}
+
+    def national_army(self, iso3: str) -> Actor | None:
+        """The one government actor of state ``iso3`` that is its armed forces (named Armed Forces,
+        Army or Military, a party to its war), or None when there is none or more than one."""
+        return self._armies.get(iso3)
 
     def place_named(self, name: str) -> Place | None:
         return next((p for p in self.places if p.name == name), None)
