@@ -479,7 +479,8 @@ def test_the_text_adopted_by_a_vote_is_the_bodys_resolution(text):
         "On Thursday the army agreed to extend the ceasefire by 72 hours.",
         "Les combats se poursuivent au Soudan entre l'armée et les Forces de soutien rapide. "
         "Jeudi, l'armée a accepté de prolonger de 72 heures le cessez-le-feu.",
-        "تتواصل المعارك في الخرطوم بين الجيش وقوات الدعم السريع. ووافق الجيش يوم الخميس على تمديد الهدنة 72 ساعة.",
+        "تتواصل المعارك في الخرطوم بين الجيش وقوات الدعم السريع. "
+        "ووافق الجيش يوم الخميس على تمديد الهدنة 72 ساعة.",
     ],
 )
 def test_the_army_of_a_story_about_a_war_is_that_countrys_army(text):

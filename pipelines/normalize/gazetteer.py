@@ -23,7 +23,6 @@ import yaml
 from pipelines.data import load_yaml
 from pipelines.textnorm import Folded, normalize
 
-
 _ARMY = re.compile(r"\b(?:Armed Forces|Army|Military)\b")
 
 
