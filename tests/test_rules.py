@@ -495,3 +495,25 @@ def test_the_army_of_another_state_is_not_the_army_of_the_war():
         "L'armée américaine a accepté de prolonger la trêve."
     )
     assert all(a["name"] != "Sudanese Armed Forces" for ev in events for a in ev["actors"])
+
+
+@pytest.mark.parametrize(
+    "text, sponsors",
+    [
+        (
+            "The Security Council adopted on Tuesday the draft resolution presented by Jordan on Yemen. "
+            "Jordan had tabled the draft in the face of another draft submitted by Russia.",
+            [{"Jordan"}, {"Russia"}],
+        ),
+        (
+            "تبنى مجلس الأمن الدولي الثلاثاء مشروع القرار الذي قدمه الأردن حول اليمن. "
+            "وفي المقابل اقترحت روسيا مشروع قرار آخر على أن يتم التصويت عليه لاحقا.",
+            [{"Jordan"}, {"Russia"}],
+        ),
+    ],
+)
+def test_another_draft_is_a_resolution_of_its_own(text, sponsors):
+    events = [e for e in run(text) if e["event_type"] == "resolution"]
+    assert [e["status"] for e in events] == ["adopted", "drafted"], events
+    assert [roles(e).get("sponsor") for e in events] == sponsors
+    assert all(roles(e)["body"] == {"United Nations Security Council"} for e in events)

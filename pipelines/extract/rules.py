@@ -23,7 +23,7 @@ from functools import cache
 
 from pipelines.data import load_yaml
 from pipelines.ingest import Article
-from pipelines.merge import coreference
+from pipelines.merge import combine, coreference, same_event
 from pipelines.normalize.dates import fold_pattern, resolve_date, same_day
 from pipelines.normalize.gazetteer import Actor, Gazetteer, Mention, Place, gazetteer, name_key
 from pipelines.segment import sentences
@@ -78,6 +78,7 @@ class Lexicon:
     res_by_majority: re.Pattern
     res_generic: re.Pattern
     res_prior: re.Pattern
+    res_other: re.Pattern
     res_not_vetoed: re.Pattern
     backed_by: re.Pattern
     generic_army: re.Pattern
@@ -126,6 +127,7 @@ def lexicon() -> Lexicon:
         res_by_majority=_compile(res["by_majority"]),
         res_generic=_compile(res["generic"]),
         res_prior=_compile(res["prior_act"]),
+        res_other=_compile(res["other_text"]),
         res_not_vetoed=_compile(res["not_vetoed"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
         generic_army=_compile(lx["generic_army"]),
@@ -699,6 +701,7 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         Counter(m.entry for m in actors if m.entry.type in BODY_TYPES and not m.demonym),
     )
     events: list[dict] = []
+    other_texts: set[int] = set()  # resolutions of another text than the story's: never merged into it
     last_body: list[Actor] = []
     for s, e in sentences(article.text):
         before = len(events)
@@ -706,8 +709,24 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         fs = folded.text[fs0:fe0]
         ms = ctx.actors.within(fs0, fe0)
         cut = _prior_act(fs, lx)
-        if cut is None:
+        other = _first(lx.res_other, fs) if cut is None else None
+        if other and _first(lx.res_noun, fs, 0, other.start()):
+            # "... the Gulf draft, in the face of another draft put forward by Russia": two texts.
+            mid = folded.offsets[fs0 + other.start()]
+            head = [m for m in ms if m.start < fs0 + other.start()]
+            res = _resolution(
+                ctx, (s, mid), (fs0, fs0 + other.start()), fs[: other.start()], head, lx, last_body
+            )
+            events += [res] if res else []
+            tail = [m for m in ms if m.start >= fs0 + other.start()]
+            res = _resolution(
+                ctx, (mid, e), (fs0 + other.start(), fe0), fs[other.start() :], tail, lx, last_body
+            )
+            other_texts.update([id(res)] if res else [])
+            events += [res] if res else []
+        elif cut is None:
             res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body)
+            other_texts.update([id(res)] if res and other else [])
             events += [res] if res else []
         else:
             # Two acts in one sentence: the later one before the marker, the earlier one after it.
@@ -732,7 +751,17 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
             for ev in events[before:]:  # "Minutes later the Council adopted ...": the day told before
                 if not ev["date"]:
                     ev["date"], ev["date_precision"] = dated[-1]["date"], dated[-1]["date_precision"]
-    events = coreference(events)
+    mentions = events
+    events = coreference([ev for ev in events if id(ev) not in other_texts])
+    for ev in (ev for ev in mentions if id(ev) in other_texts):
+        # Another text is another event, but for a mention of that same text's same outcome.
+        same = next(
+            (i for i, x in enumerate(events) if x["status"] == ev["status"] and same_event(x, ev)), None
+        )
+        if same is None:
+            events.append(ev)
+        else:
+            events[same] = combine(events[same], ev)
     # A body's ceasefire demand that is the text of its own resolution is that resolution, not a call.
     # The dates of those resolutions by body, so each call is checked in one look-up, not a scan.
     resolution_dates: dict[str, set] = {}
