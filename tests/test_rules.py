@@ -517,3 +517,13 @@ def test_another_draft_is_a_resolution_of_its_own(text, sponsors):
     assert [e["status"] for e in events] == ["adopted", "drafted"], events
     assert [roles(e).get("sponsor") for e in events] == sponsors
     assert all(roles(e)["body"] == {"United Nations Security Council"} for e in events)
+
+
+def test_an_amendment_that_failed_to_reach_the_majority_is_a_failed_resolution():
+    events = run(
+        "The General Assembly adopted a resolution on Gaza on Friday. "
+        "An amendment led by Canada did not pass, as it failed to reach the required two-thirds majority."
+    )
+    failed = [e for e in events if e["event_type"] == "resolution" and e["status"] == "failed"]
+    assert len(failed) == 1, events
+    assert roles(failed[0]) == {"body": {"United Nations General Assembly"}, "sponsor": {"Canada"}}
