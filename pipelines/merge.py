@@ -16,6 +16,7 @@ event only on a strong identity (``join_undated``), never another undated one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import json
@@ -35,13 +36,31 @@ _KEY_ROLES = {
 _GEO = ("location", "admin1", "latitude", "longitude", "geo_precision", "country")
 
 
-def _keys(ev: dict) -> tuple[set[str], frozenset[str]]:
-    """Names in the first key role that has any, and the set of their states."""
+def _key_names(ev: dict) -> tuple[set[str], str | None]:
+    """Names in the first key role that has any, and that role."""
     for role in _KEY_ROLES.get(ev["event_type"], ()):
         names = {a["name"] for a in ev.get("actors", []) if a["role"] == role}
         if names:
-            return names, _states(ev, role)
-    return set(), frozenset()
+            return names, role
+    return set(), None
+
+
+def _keys(ev: dict) -> tuple[set[str], frozenset[str]]:
+    """The key names (with the organisation an official of it speaks for: Faki for the African
+    Union), and the set of their states: what two mentions of one event share."""
+    names, role = _key_names(ev)
+    if not role:
+        return set(), frozenset()
+    return names | {b for n in names if (b := _body_of(n))}, _states(ev, role)
+
+
+@functools.cache
+def _body_of(name: str) -> str | None:
+    """The organisation whose official ``name`` is (the dictionary's ``body``), if any."""
+    from pipelines.normalize.gazetteer import gazetteer
+
+    actor = gazetteer().actors.get(name)
+    return actor.body if actor and actor.type == "official" and not actor.iso3 else None
 
 
 def _dates_agree(a: dict, b: dict, strict: bool) -> bool:
@@ -340,7 +359,7 @@ def _quotes_overlap(a: dict, b: dict) -> bool:
 def event_id(ev: dict) -> str:
     """Stable id from the type, the quotes and the key actors (two events may quote one sentence)."""
     key = sorted((x["article_id"], x["start"], x["end"]) for x in ev["evidence"])
-    names, _ = _keys(ev)
+    names, _ = _key_names(ev)  # as named: an id does not change with the dictionary's bodies
     return hashlib.sha256(json.dumps([ev["event_type"], key, sorted(names)]).encode()).hexdigest()[:16]
 
 

@@ -253,3 +253,14 @@ def test_a_block_explained_by_a_veto_is_one_event_a_veto_and_another_texts_faile
         mention("b", "resolution", "failed", "2025-06-18", COUNCIL),
     ]
     assert groups(rival) == [{"a"}, {"b"}]
+
+
+def test_an_organisations_official_and_the_organisation_calling_in_one_article_are_one_call():
+    from pipelines.merge import coreference
+
+    au = mention("a", "ceasefire_call", "called", None, {"caller": ["African Union"]})
+    faki = mention("a", "ceasefire_call", "called", None, {"caller": ["Moussa Faki Mahamat"]})
+    faki["evidence"] = [{"article_id": "a", "start": 20, "end": 30, "quote": "r"}]
+    other = mention("a", "ceasefire_call", "called", None, {"caller": ["Antonio Guterres"]})
+    merged = coreference([au, faki, other])
+    assert [len(ev["evidence"]) for ev in merged] == [2, 1]
