@@ -527,3 +527,28 @@ def test_an_amendment_that_failed_to_reach_the_majority_is_a_failed_resolution()
     failed = [e for e in events if e["event_type"] == "resolution" and e["status"] == "failed"]
     assert len(failed) == 1, events
     assert roles(failed[0]) == {"body": {"United Nations General Assembly"}, "sponsor": {"Canada"}}
+
+
+def test_a_person_named_again_by_surname_and_a_rejection_of_anothers_call():
+    ev = only(
+        run(
+            "Israeli Foreign Minister Eli Cohen spoke on Friday after the vote. "
+            '"We reject outright the General Assembly\'s despicable call for a ceasefire," Cohen wrote on X.'
+        ),
+        "ceasefire_call",
+    )
+    assert ev["status"] == "rejected"
+    assert roles(ev)["caller"] == {"Eli Cohen"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"We call for an immediate ceasefire in Gaza," Egypt\'s foreign minister said on Sunday.',
+        "« Nous appelons à un cessez-le-feu immédiat à Gaza », a déclaré dimanche l'Égypte.",
+        '"ندعو إلى وقف فوري لإطلاق النار في غزة"، قالت مصر الأحد.',
+    ],
+)
+def test_the_speaker_named_after_a_quoted_call_is_its_caller(text):
+    ev = only(run(text), "ceasefire_call")
+    assert roles(ev)["caller"] == {"Egypt"}

@@ -82,6 +82,7 @@ class Lexicon:
     res_not_vetoed: re.Pattern
     backed_by: re.Pattern
     generic_army: re.Pattern
+    quote_speaker: re.Pattern
 
 
 # Punctuation that ends a clause; relative-clause words extend it in Lexicon.clause_end.
@@ -131,6 +132,8 @@ def lexicon() -> Lexicon:
         res_not_vetoed=_compile(res["not_vetoed"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
         generic_army=_compile(lx["generic_army"]),
+        # From the closing quote itself, which follows a word: no word-start prefix in front.
+        quote_speaker=re.compile("|".join(f"(?:{fold_pattern(p)})" for p in lx["quote_speaker"])),
     )
 
 
@@ -333,12 +336,15 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
             m for m in others if fsent[0] + agent.end() <= m.start < fsent[0] + _clause_end(fs, agent.end())
         ]
         before = _nearest_group(ctx.folded.text, after[::-1])[::-1] if after else before
+    # In "rejected the Assembly's call for a truce" the actor after the cue made the call rejected.
+    inner = [] if status == "rejected" else others
     callers = (
         _nearest_group(ctx.folded.text, before)
-        or [m for m in others if fsent[0] + trigger <= m.start < fsent[0] + term.start()]
+        or [m for m in inner if fsent[0] + trigger <= m.start < fsent[0] + term.start()]
         or _nearest_group(
-            ctx.folded.text, [m for m in others if fsent[0] + hard <= m.start < fsent[0] + term.start()]
+            ctx.folded.text, [m for m in inner if fsent[0] + hard <= m.start < fsent[0] + term.start()]
         )
+        or _quote_speaker(ctx, fs, fsent, term.end(), lx)
     )
     window = (fsent[0] + floor, fsent[0] + _clause_end(fs, term.end()))
     addressees = [m for m in parties if window[0] <= m.start < window[1]]
@@ -377,6 +383,16 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         if place and place.country != ctx.conflict:
             ev["location"], ev["country"] = place.name, place.country
     return ev
+
+
+def _quote_speaker(ctx: _Ctx, fs: str, fsent, after: int, lx: Lexicon) -> list[Mention]:
+    """The actor named as the speaker of a quotation that closes after ``after``: '"..." X said'."""
+    said = lx.quote_speaker.search(fs, after)
+    if not said:
+        return []
+    end = fsent[0] + _clause_end(fs, said.end())
+    named = list(ctx.actors.within(fsent[0] + said.start(), end))
+    return _nearest_group(ctx.folded.text, named)
 
 
 def _unknown_speaker(ctx: _Ctx, fs: str, fsent, floor: int, trigger: int, lx: Lexicon) -> dict | None:
@@ -664,6 +680,27 @@ def warm_up() -> None:
     )
 
 
+@cache
+def _surname_pattern(surname: str) -> re.Pattern:
+    return re.compile(rf"(?<!\w){re.escape(surname)}(?!\w)")
+
+
+def _with_surnames(text: str, actors: list[Mention]) -> list[Mention]:
+    """``actors`` (sorted, in ``text``) with a person named in full and later by surname alone
+    ("Eli Cohen ... Cohen wrote") found again at the surname."""
+    found: list[Mention] = []
+    spans = [(m.start, m.end) for m in actors]
+    for m in actors:
+        words = text[m.start : m.end].split()
+        if m.entry.type != "official" or len(words) < 2 or len(words[-1]) < 4:
+            continue
+        for hit in _surname_pattern(words[-1]).finditer(text, m.end):
+            if not any(s < hit.end() and hit.start() < e for s, e in spans):
+                found.append(Mention(m.entry, hit.start(), hit.end()))
+                spans.append((hit.start(), hit.end()))
+    return sorted(actors + found, key=lambda m: (m.start, -m.end)) if found else actors
+
+
 def _with_generic_army(
     text: str, actors: list[Mention], conflict: str | None, gaz: Gazetteer, lx: Lexicon
 ) -> list[Mention]:
@@ -690,6 +727,7 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     places = gaz.find_places(folded)
     conflict = conflict_country(actors, places, gaz)
     actors = _with_generic_army(folded.text, actors, conflict, gaz, lx)
+    actors = _with_surnames(folded.text, actors)
     ctx = _Ctx(
         article,
         folded,
