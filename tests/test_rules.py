@@ -552,3 +552,17 @@ def test_a_person_named_again_by_surname_and_a_rejection_of_anothers_call():
 def test_the_speaker_named_after_a_quoted_call_is_its_caller(text):
     ev = only(run(text), "ceasefire_call")
     assert roles(ev)["caller"] == {"Egypt"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The General Assembly voted on Tuesday after the Security Council failed four times to act "
+        "in the past two weeks.",
+        "وجرى التصويت في الجمعية العامة بعد فشل مجلس الأمن أربع مرات في اتخاذ إجراء خلال الأسبوعين الماضيين.",
+    ],
+)
+def test_a_vote_told_after_the_councils_earlier_failures_tells_those_failures(text):
+    ev = only(run(text), "resolution")
+    assert ev["status"] in {"failed", "blocked"}
+    assert roles(ev) == {"body": {"United Nations Security Council"}}

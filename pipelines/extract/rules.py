@@ -437,14 +437,13 @@ def _specific_body(actor: Actor, article_bodies: Counter) -> Actor:
 
 
 def _prior_act(fs: str, lx: Lexicon) -> int | None:
-    """Where a clause telling an earlier act of the same text starts, in a sentence about its
-    adoption ("adopted resolution 2791 ... twelve days after Russia vetoed an earlier version"), or
-    None."""
+    """Where a clause telling an earlier act starts, in a sentence about a text's adoption ("adopted
+    resolution 2791 ... twelve days after Russia vetoed an earlier version") or about a vote ("the
+    Assembly voted after the Council failed four times to act"), or None."""
     prior = _first(lx.res_prior, fs)
-    if (
-        prior
-        and lx.res_status["adopted"].search(fs, 0, prior.start())
-        and _first(lx.res_noun, fs, 0, prior.start())
+    if prior and (
+        (lx.res_status["adopted"].search(fs, 0, prior.start()) and _first(lx.res_noun, fs, 0, prior.start()))
+        or lx.res_vote.search(fs, 0, prior.start())
     ):
         return prior.start()
     return None
