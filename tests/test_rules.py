@@ -566,3 +566,33 @@ def test_a_vote_told_after_the_councils_earlier_failures_tells_those_failures(te
     ev = only(run(text), "resolution")
     assert ev["status"] in {"failed", "blocked"}
     assert roles(ev) == {"body": {"United Nations Security Council"}}
+
+
+def test_the_votes_of_a_resolution_told_in_the_next_sentence_and_including_lists():
+    ev = only(
+        run(
+            "The Security Council adopted on Monday a resolution on Sudan. "
+            "Russia and China voted against, and India abstained."
+        ),
+        "resolution",
+    )
+    assert roles(ev) == {
+        "body": {"United Nations Security Council"},
+        "opposer": {"Russia", "China"},
+        "abstainer": {"India"},
+    }
+    assert len(ev["evidence"]) == 2
+    ev = only(
+        run(
+            "The General Assembly adopted a resolution on Gaza on Tuesday. The text was adopted by 153 "
+            "votes for, including Tunisia, 10 against including Israel and the United States, and 23 "
+            "abstentions."
+        ),
+        "resolution",
+    )
+    assert roles(ev) == {
+        "body": {"United Nations General Assembly"},
+        "supporter": {"Tunisia"},
+        "opposer": {"Israel", "United States"},
+    }
+    assert (ev["votes_for"], ev["votes_against"], ev["abstentions"]) == (153, 10, 23)

@@ -66,12 +66,14 @@ class Lexicon:
     arms_modes: dict[str, re.Pattern]
     third_party: re.Pattern
     res_roles: dict[str, re.Pattern]
+    res_count_roles: dict[str, re.Pattern]
     res_symbol: re.Pattern
     res_votes: dict[str, re.Pattern]
     hard_boundary: re.Pattern
     clause_end: re.Pattern
     dative: re.Pattern
     coordination: re.Pattern
+    including: re.Pattern
     res_anaphor: re.Pattern
     speaker_titles: re.Pattern
     res_demands: re.Pattern
@@ -116,12 +118,15 @@ def lexicon() -> Lexicon:
         arms_modes={k: _compile(v) for k, v in arms["modes"].items()},
         third_party=_compile(lx["third_party"]),
         res_roles={k: _compile(v) for k, v in res["roles"].items()},
+        res_count_roles={k: _compile(v) for k, v in res["count_roles"].items()},
         res_symbol=_compile(res["symbol"]),
         res_votes={k: _compile(v) for k, v in res["votes"].items()},
         hard_boundary=re.compile(rf"\s(?:{_words(g['subordinate'])})\s"),
         clause_end=re.compile(rf"{_PUNCT_BOUNDARY}|\s(?:{_words(g['relative'])})\s"),
         dative=re.compile(rf"{_B}(?:{_words(g['dative'])})\s?$"),
-        coordination=re.compile(rf"^\s*(?:{_words(g['coordination'])})?\s*$"),
+        # "Israel and the United States", "la Russie et la Chine": an article may follow the link.
+        coordination=re.compile(rf"^\s*(?:{_words(g['coordination'])})?\s*(?:the|le|la|les|l')?\s*$"),
+        including=re.compile(rf"^\W*(?:{_words(g['including'])})\W*$"),
         res_anaphor=_compile(res["anaphor"]),
         speaker_titles=_compile(lx["speaker_titles"]),
         res_demands=_compile(res["demands"]),
@@ -413,14 +418,28 @@ def _unknown_speaker(ctx: _Ctx, fs: str, fsent, floor: int, trigger: int, lx: Le
     }
 
 
-def _nearest_role(fs: str, m: Mention, fsent0: int, cues: dict[str, list[tuple[int, int]]]) -> str | None:
+def _nearest_role(
+    fs: str,
+    m: Mention,
+    fsent0: int,
+    cues: dict[str, list[tuple[int, int]]],
+    counts: dict[str, list[tuple[int, int]]],
+) -> str | None:
+    """The role of the cue nearest to member ``m`` (within 80 characters), unless ``m`` is listed
+    right after a vote count ("10 against, including Israel"): that count's role."""
     best, best_d = None, 80
+    including = lexicon().including
     for role, spans in cues.items():
         for s, e in spans:
             inside = s <= m.start - fsent0 and m.end - fsent0 <= e  # "وامتنعت بريطانيا عن التصويت"
             d = 0 if inside else min(abs(m.start - fsent0 - e), abs(s - (m.end - fsent0)))
             if d < best_d:
                 best, best_d = role, d
+    for role, spans in counts.items():
+        for _, e in spans:
+            # "10 against, including Israel": the member listed after its count's "including".
+            if 0 <= m.start - fsent0 - e < 20 and including.match(fs[e : m.start - fsent0]):
+                return role
     return best
 
 
@@ -509,44 +528,7 @@ def _resolution(
     ev["actors"] = [
         {"role": "body", "name": a.name, "actor_type": a.type, "iso3": a.iso3, "known": True} for a in primary
     ]
-    cues = {role: [(m.start(), m.end()) for m in p.finditer(fs)] for role, p in lx.res_roles.items()}
-    # A cue inside a longer cue of another role is part of it ("abstained from supporting").
-    spans = [(s, e, r) for r, sp in cues.items() for s, e in sp]
-    cues = {
-        r: [
-            (s, e)
-            for s, e in sp
-            if not any(r2 != r and s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, r2 in spans)
-        ]
-        for r, sp in cues.items()
-    }
-    members = _subsume(
-        [
-            m
-            for m in ms
-            if m.entry not in body_actors
-            # Members vote, draft and object: states and their officials, not a UN official.
-            and (m.entry.type == "state" or (m.entry.type == "official" and m.entry.iso3))
-            and m.entry.iso3 != ctx.conflict
-        ]
-    )
-    roles = [_nearest_role(fs, m, fsent[0], cues) for m in members]
-    # A list takes the role of its head: "abstained: Russia, China, India and Brazil".
-    for i in range(1, len(members)):
-        if (
-            roles[i] is None
-            and roles[i - 1]
-            and lx.coordination.match(ctx.folded.text[members[i - 1].end : members[i].start])
-        ):
-            roles[i] = roles[i - 1]
-    for i in range(len(members) - 2, -1, -1):
-        if (
-            roles[i] is None
-            and roles[i + 1]
-            and lx.coordination.match(ctx.folded.text[members[i].end : members[i + 1].start])
-        ):
-            roles[i] = roles[i + 1]
-    ev["actors"] += [_role(m, r) for m, r in zip(members, roles, strict=True) if r]
+    ev["actors"] += _member_roles(ctx, fs, fsent, ms, lx, body_actors)
     seat = ctx.gaz.seat(primary[0])
     if seat:
         ev["location"], ev["country"] = seat.name, seat.country
@@ -564,6 +546,74 @@ def _resolution(
         ev[key] = int(next(g for g in vm.groups() if g)) if vm else None
     ev["topics"] = [k for k, p in lx.res_topics.items() if p.search(fs)]
     return ev
+
+
+def _votes_of(ctx: _Ctx, ev: dict, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> bool:
+    """Add to resolution ``ev`` the members' votes a sentence after it tells without naming the text
+    ("Russia and China voted against, India abstained"); whether it told any."""
+    if not lx.res_vote.search(fs) and not lx.res_roles["abstainer"].search(fs):
+        return False
+    bodies = [ctx.gaz.actor(a["name"]) for a in ev["actors"] if a["role"] == "body"]
+    found = _member_roles(ctx, fs, fsent, ms, lx, [b for b in bodies if b])
+    seen = {a["name"] for a in ev["actors"]}
+    new = [a for a in found if a["name"] not in seen]
+    if not new:
+        return False
+    ev["actors"] += new
+    s, e = sent
+    ev["evidence"].append(
+        {"article_id": ctx.article.article_id, "quote": ctx.article.text[s:e], "start": s, "end": e}
+    )
+    for key, pat in lx.res_votes.items():
+        vm = pat.search(fs) if ev.get(key) is None else None
+        ev[key] = int(next(g for g in vm.groups() if g)) if vm else ev.get(key)
+    return True
+
+
+def _member_roles(
+    ctx: _Ctx, fs: str, fsent, ms: list[Mention], lx: Lexicon, bodies: list[Actor]
+) -> list[dict]:
+    """The members named in a resolution's sentence (or clause) with the role its cues give them:
+    sponsor, supporter, opposer, abstainer."""
+    cues = {role: [(m.start(), m.end()) for m in p.finditer(fs)] for role, p in lx.res_roles.items()}
+    # A cue inside a longer cue of another role is part of it ("abstained from supporting").
+    spans = [(s, e, r) for r, sp in cues.items() for s, e in sp]
+    cues = {
+        r: [
+            (s, e)
+            for s, e in sp
+            if not any(r2 != r and s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, r2 in spans)
+        ]
+        for r, sp in cues.items()
+    }
+    members = _subsume(
+        [
+            m
+            for m in ms
+            if m.entry not in bodies
+            # Members vote, draft and object: states and their officials, not a UN official.
+            and (m.entry.type == "state" or (m.entry.type == "official" and m.entry.iso3))
+            and m.entry.iso3 != ctx.conflict
+        ]
+    )
+    counts = {role: [(m.start(), m.end()) for m in p.finditer(fs)] for role, p in lx.res_count_roles.items()}
+    roles = [_nearest_role(fs, m, fsent[0], cues, counts) for m in members]
+    # A list takes the role of its head: "abstained: Russia, China, India and Brazil".
+    for i in range(1, len(members)):
+        if (
+            roles[i] is None
+            and roles[i - 1]
+            and lx.coordination.match(ctx.folded.text[members[i - 1].end : members[i].start])
+        ):
+            roles[i] = roles[i - 1]
+    for i in range(len(members) - 2, -1, -1):
+        if (
+            roles[i] is None
+            and roles[i + 1]
+            and lx.coordination.match(ctx.folded.text[members[i].end : members[i + 1].start])
+        ):
+            roles[i] = roles[i + 1]
+    return [_role(m, r) for m, r in zip(members, roles, strict=True) if r]
 
 
 def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> dict | None:
@@ -740,8 +790,10 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     events: list[dict] = []
     other_texts: set[int] = set()  # resolutions of another text than the story's: never merged into it
     last_body: list[Actor] = []
+    previous: dict | None = None  # the resolution the sentence before told, for its votes told next
     for s, e in sentences(article.text):
         before = len(events)
+        res = None
         fs0, fe0 = bisect_left(folded.offsets, s), bisect_left(folded.offsets, e)
         fs = folded.text[fs0:fe0]
         ms = ctx.actors.within(fs0, fe0)
@@ -765,6 +817,8 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
             res = _resolution(ctx, (s, e), (fs0, fe0), fs, ms, lx, last_body)
             other_texts.update([id(res)] if res and other else [])
             events += [res] if res else []
+            if not res and previous and _votes_of(ctx, previous, (s, e), (fs0, fe0), fs, ms, lx):
+                res = previous  # "Russia and China voted against": the votes of the text just told
         else:
             # Two acts in one sentence: the later one before the marker, the earlier one after it.
             mid = folded.offsets[fs0 + cut]
@@ -776,6 +830,7 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
                 res = _resolution(ctx, (a, b), (fa, fb), folded.text[fa:fb], part, lx, last_body, known)
                 events += [res] if res else []
                 last_body.extend(m.entry for m in part if m.entry.type in BODY_TYPES and not m.demonym)
+        previous = res
         cf = _ceasefire(ctx, (s, e), (fs0, fe0), fs, ms, lx)
         if cf:
             events.append(cf)
