@@ -596,3 +596,17 @@ def test_the_votes_of_a_resolution_told_in_the_next_sentence_and_including_lists
         "opposer": {"Israel", "United States"},
     }
     assert (ev["votes_for"], ev["votes_against"], ev["abstentions"]) == (153, 10, 23)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le ministère soudanais des Affaires étrangères a salué l'appel de l'ONU à une trêve au Soudan.",
+        "Sudan's government welcomed the UN call for a truce in Sudan.",
+        "رحبت الحكومة السودانية بدعوة الأمم المتحدة إلى هدنة في السودان.",
+    ],
+)
+def test_the_state_at_war_welcoming_anothers_call_agrees_to_it(text):
+    ev = only(run(text), "ceasefire_call")
+    assert ev["status"] == "agreed"
+    assert roles(ev) == {"caller": {"Sudan"}}

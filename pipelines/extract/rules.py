@@ -50,6 +50,7 @@ class Lexicon:
     cf_agreed: re.Pattern
     cf_rejected: re.Pattern
     cf_need: re.Pattern
+    cf_welcome: re.Pattern
     cf_agent: re.Pattern
     res_noun: re.Pattern
     res_leg_noun: re.Pattern
@@ -102,6 +103,7 @@ def lexicon() -> Lexicon:
         cf_agreed=_compile(cf["agreed"]),
         cf_rejected=_compile(cf["rejected"]),
         cf_need=_compile(cf["need_not_agreed"]),
+        cf_welcome=_compile(cf["welcome"]),
         cf_agent=_compile(cf["proposal_agent"]),
         res_noun=_compile(res["nouns"]),
         res_leg_noun=_compile(res["legislative_nouns"]),
@@ -341,8 +343,9 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
             m for m in others if fsent[0] + agent.end() <= m.start < fsent[0] + _clause_end(fs, agent.end())
         ]
         before = _nearest_group(ctx.folded.text, after[::-1])[::-1] if after else before
-    # In "rejected the Assembly's call for a truce" the actor after the cue made the call rejected.
-    inner = [] if status == "rejected" else others
+    # In "rejected (or welcomed) the Assembly's call for a truce" the actor after the cue made that call.
+    welcomed = status == "agreed" and lx.cf_welcome.match(fs, agreed.start())
+    inner = [] if status == "rejected" or welcomed else others
     callers = (
         _nearest_group(ctx.folded.text, before)
         or [m for m in inner if fsent[0] + trigger <= m.start < fsent[0] + term.start()]
@@ -351,6 +354,16 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         )
         or _quote_speaker(ctx, fs, fsent, term.end(), lx)
     )
+    if not callers and welcomed and not parties:
+        # "Sudan's government welcomed the UN call" (رحبت الحكومة السودانية بدعوة): the state at war
+        # itself agrees; it is named before the call, before or after the verb.
+        callers = [
+            m
+            for m in ms
+            if m.entry.type == "state"
+            and m.entry.iso3 == ctx.conflict
+            and fsent[0] + floor <= m.start < fsent[0] + term.start()
+        ][:1]
     window = (fsent[0] + floor, fsent[0] + _clause_end(fs, term.end()))
     addressees = [m for m in parties if window[0] <= m.start < window[1]]
     if not callers and parties:
