@@ -111,16 +111,20 @@ def _read(output: Path, columns: list[str] | None = None):
     the process at exit (SIGABRT, "terminate called without an active exception"), which would turn
     a finished run into a failed exit status for a scheduler.
     """
+    from pipelines.parquet import read_files
+
+    schema = store_schema()
+    return read_files(_files(output), columns or schema.names, schema)
+
+
+def _files(output: Path) -> list[str]:
+    """The Parquet files of the table's current version, as paths."""
     from urllib.parse import unquote
 
     from deltalake import DeltaTable
 
-    from pipelines.parquet import read_files
-
     # file_uris() percent-encodes (a space is %20); pyarrow wants the path itself.
-    files = [unquote(f.removeprefix("file://")) for f in DeltaTable(str(path(output))).file_uris()]
-    schema = store_schema()
-    return read_files(files, columns or schema.names, schema)
+    return [unquote(f.removeprefix("file://")) for f in DeltaTable(str(path(output))).file_uris()]
 
 
 def table(output: Path, columns: list[str] | None = None):
@@ -226,10 +230,23 @@ def rows(output: Path, keys: set[str], by: str = "key") -> dict[str, dict]:
         return {}
     import pyarrow as pa
     import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
-    t = _read(output)
-    t = t.filter(pc.is_in(t.column(by), value_set=pa.array(sorted(keys), pa.string())))
-    return {r[by]: r for r in t.to_pylist() if r["kind"] == "article" or by == "key"}
+    from pipelines.parquet import read_files
+
+    wanted = pa.array(sorted(keys), pa.string())
+    schema = store_schema()
+    found = []
+    # The column looked up first, file by file: only a file holding one of the rows is read whole
+    # (texts and all), not the whole store for a few rows.
+    for f in _files(output):
+        hit = pc.is_in(pq.ParquetFile(f).read(columns=[by]).column(by), value_set=wanted)
+        if pc.any(hit).as_py():
+            found.append(read_files([f], schema.names, schema).filter(hit))
+    out = {}
+    for t in found:
+        out.update({r[by]: r for r in t.to_pylist() if r["kind"] == "article" or by == "key"})
+    return out
 
 
 def similar(
