@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +144,23 @@ _SLIM = (
 )
 
 
+def _take(column: pa.ChunkedArray, rows: list[int]) -> list:
+    """The values at ``rows`` (ascending) of a column read file by file, as Python objects. Each chunk
+    is taken from on its own: ChunkedArray.take joins every chunk into one array first, a copy of the
+    whole column at each call."""
+    out: list = []
+    start = 0
+    at = 0
+    for chunk in column.chunks:
+        end = start + len(chunk)
+        stop = bisect_left(rows, end, at)
+        if stop > at:
+            local = pa.array([r - start for r in rows[at:stop]], pa.int64())
+            out.extend(chunk.take(local).to_pylist())
+        at, start = stop, end
+    return out
+
+
 def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) -> tuple[Counter, Counter]:
     """The published events of every stored mention, written a group at a time under ``folder``.
 
@@ -186,7 +204,7 @@ def write_events(light: pa.Table, folder: Path, run_id: str, chunk: int = 2000) 
         key = (undated, year, year_only, month)
         step = chunk if undated or year_only else len(rows)
         for at in range(0, len(rows), step):
-            raws = mentions_column.take(pa.array(rows[at : at + step], pa.int64())).to_pylist()
+            raws = _take(mentions_column, rows[at : at + step])
             mentions = [
                 m
                 for raw in raws

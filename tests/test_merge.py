@@ -264,3 +264,14 @@ def test_an_organisations_official_and_the_organisation_calling_in_one_article_a
     other = mention("a", "ceasefire_call", "called", None, {"caller": ["Antonio Guterres"]})
     merged = coreference([au, faki, other])
     assert [len(ev["evidence"]) for ev in merged] == [2, 1]
+
+
+def test_values_taken_from_a_column_read_file_by_file_are_those_at_the_rows_asked():
+    import pyarrow as pa
+
+    from pipelines.merged import _take
+
+    column = pa.chunked_array([["a", "b"], [], ["c"], ["d", "e", "f"]])
+    assert _take(column, [0, 2, 3, 5]) == ["a", "c", "d", "f"]
+    assert _take(column, []) == []
+    assert _take(column, [1, 4]) == column.take(pa.array([1, 4])).to_pylist()

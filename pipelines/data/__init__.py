@@ -46,6 +46,8 @@ def acled_countries() -> dict[str, dict]:
     return {r["iso3"]: {"iso": int(r["iso"]), "country": r["country"], "region": r["region"]} for r in rows}
 
 
+@cache
 def country_names() -> dict[str, str]:
-    """ISO3 -> the country's name as ACLED writes it (Libya, not LBY)."""
+    """ISO3 -> the country's name as ACLED writes it (Libya, not LBY). One dict for every caller: do
+    not change it."""
     return {k: v["country"] for k, v in acled_countries().items()}
