@@ -610,3 +610,17 @@ def test_the_state_at_war_welcoming_anothers_call_agrees_to_it(text):
     ev = only(run(text), "ceasefire_call")
     assert ev["status"] == "agreed"
     assert roles(ev) == {"caller": {"Sudan"}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Government of National Accord said it had reinforced its forces in Tripoli with armoured "
+        "vehicles and weapons, unloaded from the ship Amazon, flying the flag of Moldova.",
+        "وأعلنت قوات حكومة الوفاق الوطني أنها «دعمت قواتها المدافعة عن طرابلس بمدرعات وذخائر وأسلحة نوعية» "
+        "ونشرت صورا لعربات مدرعة وهي تفرغ من السفينة «أمازون» التي ترفع علم مولدوفا.",
+    ],
+)
+def test_the_state_whose_flag_a_ship_flies_is_not_its_supplier(text):
+    names = {a["name"] for ev in run(text) for a in ev["actors"]}
+    assert "Moldova" not in names

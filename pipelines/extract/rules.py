@@ -86,6 +86,7 @@ class Lexicon:
     backed_by: re.Pattern
     generic_army: re.Pattern
     quote_speaker: re.Pattern
+    flag_of: re.Pattern
 
 
 # Punctuation that ends a clause; relative-clause words extend it in Lexicon.clause_end.
@@ -139,6 +140,7 @@ def lexicon() -> Lexicon:
         res_not_vetoed=_compile(res["not_vetoed"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
         generic_army=_compile(lx["generic_army"]),
+        flag_of=re.compile("|".join(f"(?:{fold_pattern(p)})" for p in lx["flag_of"])),
         # From the closing quote itself, which follows a word: no word-start prefix in front.
         quote_speaker=re.compile("|".join(f"(?:{fold_pattern(p)})" for p in lx["quote_speaker"])),
     )
@@ -742,6 +744,13 @@ def warm_up() -> None:
     )
 
 
+def _flag(text: str, m: Mention, lx: Lexicon) -> bool:
+    """Whether a state is named as a ship's flag ("flying the flag of Moldova", "Moldovan-flagged")."""
+    if m.entry.type != "state":
+        return False
+    return bool(lx.flag_of.search(text, max(0, m.start - 40), m.start)) or text.startswith("-flag", m.end)
+
+
 @cache
 def _surname_pattern(surname: str) -> re.Pattern:
     return re.compile(rf"(?<!\w){re.escape(surname)}(?!\w)")
@@ -790,6 +799,7 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     conflict = conflict_country(actors, places, gaz)
     actors = _with_generic_army(folded.text, actors, conflict, gaz, lx)
     actors = _with_surnames(folded.text, actors)
+    actors = [m for m in actors if not _flag(folded.text, m, lx)]
     ctx = _Ctx(
         article,
         folded,
