@@ -616,11 +616,27 @@ def test_the_state_at_war_welcoming_anothers_call_agrees_to_it(text):
     "text",
     [
         "The Government of National Accord said it had reinforced its forces in Tripoli with armoured "
-        "vehicles and weapons, unloaded from the ship Amazon, flying the flag of Moldova.",
+        "vehicles and weapons, unloaded from the ship Amazon, flying the flag of the Comoros.",
         "وأعلنت قوات حكومة الوفاق الوطني أنها «دعمت قواتها المدافعة عن طرابلس بمدرعات وذخائر وأسلحة نوعية» "
         "ونشرت صورا لعربات مدرعة وهي تفرغ من السفينة «أمازون» التي ترفع علم مولدوفا.",
     ],
 )
 def test_the_state_whose_flag_a_ship_flies_is_not_its_supplier(text):
     names = {a["name"] for ev in run(text) for a in ev["actors"]}
-    assert "Moldova" not in names
+    assert not names & {"Moldova", "Comoros"}
+
+
+def test_a_ship_found_carrying_materiel_in_breach_of_the_embargo_is_a_delivery_without_named_sides():
+    ev = only(
+        run(
+            "EU naval forces inspected a cargo ship off Libya on Friday. The ship was found to be "
+            "transporting armoured vehicles to Libya in breach of the UN arms embargo."
+        ),
+        "arms_delivery",
+    )
+    assert ev["mode"] == "sea" and ev["embargo_violation_claimed"]
+    for text in (
+        "Weapons keep flowing into Libya in violation of the arms embargo.",
+        "Armoured vehicles keep flowing into Libya by sea.",
+    ):
+        assert not [e for e in run(text) if e["event_type"] == "arms_delivery"], text

@@ -65,6 +65,7 @@ class Lexicon:
     arms_status: dict[str, re.Pattern]
     arms_violation: re.Pattern
     arms_modes: dict[str, re.Pattern]
+    arms_vessel: re.Pattern
     third_party: re.Pattern
     res_roles: dict[str, re.Pattern]
     res_count_roles: dict[str, re.Pattern]
@@ -119,6 +120,7 @@ def lexicon() -> Lexicon:
         arms_status={k: _compile(arms[k]) for k in ("denied", "authorised", "confirmed", "alleged")},
         arms_violation=_compile(arms["embargo_violation"]),
         arms_modes={k: _compile(v) for k, v in arms["modes"].items()},
+        arms_vessel=_compile(arms["vessel"]),
         third_party=_compile(lx["third_party"]),
         res_roles={k: _compile(v) for k, v in res["roles"].items()},
         res_count_roles={k: _compile(v) for k, v in res["count_roles"].items()},
@@ -696,9 +698,15 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
     if not suppliers and legislature and legislature.iso3 in ctx.gaz.states:
         supplier_actor = ctx.gaz.states[legislature.iso3]
         suppliers = [Mention(supplier_actor, vpos, vpos)]
-    if not suppliers and not any(
-        m.start > vpos and lx.dative.search(ctx.folded.text[max(fsent[0], m.start - 12) : m.start])
-        for m in recipients
+    if (
+        not suppliers
+        and not any(
+            m.start > vpos and lx.dative.search(ctx.folded.text[max(fsent[0], m.start - 12) : m.start])
+            for m in recipients
+        )
+        # A ship found carrying materiel in breach of the embargo is a shipment, its sides unknown;
+        # weapons "flowing in", or a ship that brought a party its own reinforcements, are not.
+        and not (lx.arms_violation.search(fs) and lx.arms_vessel.search(fs))
     ):
         return None  # no supplier and no marked recipient: weapons "flowing in", a redeployment
     st = {k: p.search(fs) for k, p in lx.arms_status.items()}
