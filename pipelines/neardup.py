@@ -149,22 +149,33 @@ class _Index:
 
     def __init__(self) -> None:
         self.ids: list[str] = []
-        self.sigs: list[np.ndarray] = []
         self.bands: dict[int, list[int]] = {}  # band key -> positions in ids
+        # The signatures as rows of one array (grown by doubling): stories retold by many articles
+        # share bands with thousands of stored ones, and one array indexed per look-up costs a
+        # fraction of stacking the candidates' arrays anew for every article.
+        self._sigs = np.empty((0, NUM_PERM), dtype=np.uint32)
 
     def add(self, article_id: str, sig: np.ndarray, keys: list[int]) -> None:
+        n = len(self.ids)
+        if n == len(self._sigs):
+            grown = np.empty((max(64, 2 * n), NUM_PERM), dtype=np.uint32)
+            grown[:n] = self._sigs
+            self._sigs = grown
+        self._sigs[n] = sig
         for k in keys:
-            self.bands.setdefault(k, []).append(len(self.ids))
+            self.bands.setdefault(k, []).append(n)
         self.ids.append(article_id)
-        self.sigs.append(sig)
 
     def scores(self, sig: np.ndarray, keys: list[int]) -> dict[str, float]:
-        """Estimated similarity to each signature sharing a band key."""
-        at = sorted({i for k in keys for i in self.bands.get(k, ())})
-        if not at:
+        """Estimated similarity to each signature sharing a band key, for those at ``THRESHOLD`` or
+        above (the only ones a link can follow)."""
+        found = [self.bands[k] for k in keys if k in self.bands]
+        if not found:
             return {}
-        sims = (np.stack([self.sigs[i] for i in at]) == sig).mean(axis=1)
-        return {self.ids[i]: float(v) for i, v in zip(at, sims, strict=True)}
+        at = np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
+        sims = (self._sigs[at] == sig).mean(axis=1)
+        close = np.flatnonzero(sims >= THRESHOLD)
+        return {self.ids[at[i]]: float(sims[i]) for i in close}
 
 
 def link(articles: list, stored: Stored | None = None) -> Links:
