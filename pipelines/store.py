@@ -236,16 +236,14 @@ def rows(output: Path, keys: set[str], by: str = "key") -> dict[str, dict]:
 
     wanted = pa.array(sorted(keys), pa.string())
     schema = store_schema()
-    found = []
+    out: dict[str, dict] = {}
     # The column looked up first, file by file: only a file holding one of the rows is read whole
     # (texts and all), not the whole store for a few rows.
     for f in _files(output):
         hit = pc.is_in(pq.ParquetFile(f).read(columns=[by]).column(by), value_set=wanted)
         if pc.any(hit).as_py():
-            found.append(read_files([f], schema.names, schema).filter(hit))
-    out = {}
-    for t in found:
-        out.update({r[by]: r for r in t.to_pylist() if r["kind"] == "article" or by == "key"})
+            rows = read_files([f], schema.names, schema).filter(hit).to_pylist()
+            out.update({r[by]: r for r in rows if r["kind"] == "article" or by == "key"})
     return out
 
 

@@ -42,6 +42,12 @@ def _compile(patterns: list[str] | str) -> re.Pattern:
     return re.compile(rf"{_B}(?:{body})")
 
 
+def _compile_anywhere(patterns: list[str]) -> re.Pattern:
+    """As ``_compile``, for patterns that may start inside a word (at a closing quote) or end at the
+    search's end: no word-start prefix in front."""
+    return re.compile("|".join(f"(?:{fold_pattern(p)})" for p in patterns))
+
+
 @dataclass(frozen=True)
 class Lexicon:
     cf_term: re.Pattern
@@ -142,9 +148,8 @@ def lexicon() -> Lexicon:
         res_not_vetoed=_compile(res["not_vetoed"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
         generic_army=_compile(lx["generic_army"]),
-        flag_of=re.compile("|".join(f"(?:{fold_pattern(p)})" for p in lx["flag_of"])),
-        # From the closing quote itself, which follows a word: no word-start prefix in front.
-        quote_speaker=re.compile("|".join(f"(?:{fold_pattern(p)})" for p in lx["quote_speaker"])),
+        flag_of=_compile_anywhere(lx["flag_of"]),
+        quote_speaker=_compile_anywhere(lx["quote_speaker"]),
     )
 
 
