@@ -137,42 +137,70 @@ class Links:
 
 @dataclass
 class Stored:
-    """How ``link`` sees the store: ``similar(keys)`` gives (article id, signature bytes, band keys) of
-    the stored articles sharing a band key; ``load(ids)`` gives their text and mentions by id."""
+    """How ``link`` sees the store: ``similar(keys)`` gives the stored articles sharing a band key
+    (their ids, signatures as rows of a uint32 array and band keys as rows of an int64 array);
+    ``load(ids)`` gives their text and mentions by id."""
 
-    similar: Callable[[set[int]], list[tuple[str, bytes, list[int]]]]
+    similar: Callable[[set[int]], tuple[list[str], np.ndarray, np.ndarray]]
     load: Callable[[set[str]], dict[str, tuple[str, list[dict]]]]
 
 
 class _Index:
-    """Signatures by band key, scored against a new signature in one numpy comparison."""
+    """Signatures by band key, scored against a new signature in one numpy comparison.
+
+    Two parts: the stored candidates, given at once (``extend``) and kept as band keys sorted in one
+    array, looked up by binary search; and the batch's originals, added one by one (``add``) into a
+    dict. Stories retold by many articles share bands with tens of thousands of stored ones, which a
+    Python loop over their keys would add one by one."""
 
     def __init__(self) -> None:
         self.ids: list[str] = []
-        self.bands: dict[int, list[int]] = {}  # band key -> positions in ids
-        # The signatures as rows of one array (grown by doubling): stories retold by many articles
-        # share bands with thousands of stored ones, and one array indexed per look-up costs a
-        # fraction of stacking the candidates' arrays anew for every article.
+        self.bands: dict[int, list[int]] = {}  # band key -> positions in ids (the ones added)
+        self._flat = np.empty(0, dtype=np.int64)  # the extended rows' band keys, sorted
+        self._at = np.empty(0, dtype=np.int64)  # the position in ids of each of those
+        # The signatures as rows of one array (grown by doubling), indexed per look-up.
         self._sigs = np.empty((0, NUM_PERM), dtype=np.uint32)
+        self._n = 0
+
+    def _grow(self, more: int) -> None:
+        if self._n + more > len(self._sigs):
+            grown = np.empty((max(64, 2 * len(self._sigs), self._n + more), NUM_PERM), dtype=np.uint32)
+            grown[: self._n] = self._sigs[: self._n]
+            self._sigs = grown
+
+    def extend(self, ids: list[str], sigs: np.ndarray, keys: np.ndarray) -> None:
+        """Many at once: ``sigs`` and ``keys`` have a row per id."""
+        if not ids:
+            return
+        self._grow(len(ids))
+        self._sigs[self._n : self._n + len(ids)] = sigs
+        flat = np.concatenate([self._flat, keys.ravel()])
+        at = np.concatenate([self._at, np.repeat(np.arange(self._n, self._n + len(ids)), keys.shape[1])])
+        order = np.argsort(flat, kind="stable")
+        self._flat, self._at = flat[order], at[order]
+        self.ids.extend(ids)
+        self._n += len(ids)
 
     def add(self, article_id: str, sig: np.ndarray, keys: list[int]) -> None:
-        n = len(self.ids)
-        if n == len(self._sigs):
-            grown = np.empty((max(64, 2 * n), NUM_PERM), dtype=np.uint32)
-            grown[:n] = self._sigs
-            self._sigs = grown
-        self._sigs[n] = sig
+        self._grow(1)
+        self._sigs[self._n] = sig
         for k in keys:
-            self.bands.setdefault(k, []).append(n)
+            self.bands.setdefault(k, []).append(self._n)
         self.ids.append(article_id)
+        self._n += 1
 
     def scores(self, sig: np.ndarray, keys: list[int]) -> dict[str, float]:
         """Estimated similarity to each signature sharing a band key, for those at ``THRESHOLD`` or
         above (the only ones a link can follow)."""
-        found = [self.bands[k] for k in keys if k in self.bands]
+        found = [np.asarray(self.bands[k], dtype=np.int64) for k in keys if k in self.bands]
+        if len(self._flat):
+            wanted = np.asarray(keys, dtype=np.int64)
+            lo = np.searchsorted(self._flat, wanted, "left")
+            hi = np.searchsorted(self._flat, wanted, "right")
+            found += [self._at[i:j] for i, j in zip(lo, hi, strict=True) if j > i]
         if not found:
             return {}
-        at = np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
+        at = np.unique(np.concatenate(found))
         sims = (self._sigs[at] == sig).mean(axis=1)
         close = np.flatnonzero(sims >= THRESHOLD)
         return {self.ids[at[i]]: float(sims[i]) for i in close}
@@ -189,8 +217,7 @@ def link(articles: list, stored: Stored | None = None) -> Links:
     texts = {a.article_id: a.text for a in articles}
     stored_index, batch = _Index(), _Index()
     if stored and articles:
-        for cid, raw, keys in stored.similar(set().union(*links.keys.values())):
-            stored_index.add(cid, np.frombuffer(raw, dtype=np.uint32), keys)
+        stored_index.extend(*stored.similar(set().union(*links.keys.values())))
     # Scored against the stored candidates first, so the few stored texts needed are read at once.
     scores = {
         a.article_id: stored_index.scores(sigs[a.article_id], links.keys[a.article_id]) for a in articles

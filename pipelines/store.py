@@ -247,27 +247,42 @@ def rows(output: Path, keys: set[str], by: str = "key") -> dict[str, dict]:
     return out
 
 
-def similar(
-    output: Path, keys: set[int], exclude: set[str] = frozenset()
-) -> list[tuple[str, bytes, list[int]]]:
-    """(article id, MinHash signature, band keys) of the stored articles extracted (with or without
-    events) that share one of these band keys (``pipelines.neardup``), but those whose key is in
-    ``exclude``."""
-    if not keys or not exists(output):
-        return []
+def similar(output: Path, keys: set[int], exclude: set[str] = frozenset()):
+    """The stored articles extracted (with or without events) that share one of these band keys
+    (``pipelines.neardup``), but those whose key is in ``exclude``: (article ids, their signatures as
+    rows of a uint32 array, their band keys as rows of an int64 array). Arrays, not Python lists: a
+    story retold often shares bands with tens of thousands of stored articles."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from pipelines.neardup import BANDS, NUM_PERM
+
+    none = ([], np.empty((0, NUM_PERM), np.uint32), np.empty((0, BANDS), np.int64))
+    if not keys or not exists(output):
+        return none
     t = _read(output, ["key", "article_id", "state", "minhash", "near_keys"])
     bands = t.column("near_keys").combine_chunks()
     hit = pc.is_in(pc.list_flatten(bands), value_set=pa.array(sorted(keys), pa.int64()))
-    found = sorted(set(pc.list_parent_indices(bands).filter(hit).to_pylist()))
-    t = t.take(pa.array(found, pa.int64()))
-    return [
-        (r["article_id"], r["minhash"], r["near_keys"])
-        for r in t.to_pylist()
-        if r["state"] in ("extracted", "no_events") and r["minhash"] and r["key"] not in exclude
-    ]
+    t = t.take(pc.unique(pc.list_parent_indices(bands).filter(hit)))
+    # A row signed under other MinHash settings (a stored article of an older version) is no
+    # candidate: its bands and signature do not compare.
+    keep = pc.and_(
+        pc.and_(
+            pc.is_in(t.column("state"), value_set=pa.array(["extracted", "no_events"])),
+            pc.invert(pc.is_in(t.column("key"), value_set=pa.array(sorted(exclude), pa.string()))),
+        ),
+        pc.and_(
+            pc.equal(pc.binary_length(t.column("minhash")), NUM_PERM * 4),
+            pc.equal(pc.list_value_length(t.column("near_keys")), BANDS),
+        ),
+    )
+    t = t.filter(pc.fill_null(keep, False))
+    if not t.num_rows:
+        return none
+    sigs = np.frombuffer(b"".join(t.column("minhash").to_pylist()), np.uint32).reshape(-1, NUM_PERM)
+    near = pc.list_flatten(t.column("near_keys")).to_numpy().reshape(-1, BANDS)
+    return t.column("article_id").to_pylist(), sigs, near
 
 
 def near_duplicates(output: Path, exclude: set[str] = frozenset()):

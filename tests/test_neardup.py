@@ -126,6 +126,31 @@ def test_a_reprint_arriving_later_is_linked_to_the_stored_original(tmp_path, ext
     assert row["event_id"] == id_before and row["source_count"] == 3
 
 
+def test_a_reprint_finds_its_stored_original_among_many_stored_candidates():
+    """The store's candidates come as arrays (a retold story shares bands with thousands)."""
+    import numpy as np
+
+    others = [OTHER_REPORT + f"\n\nتحديث {i}" for i in range(300)]
+    stored = [art(t, f"s{i}") for i, t in enumerate([*others[:150], ORIGINAL, *others[150:]])]
+    sigs = np.stack([neardup.signature(a.text) for a in stored])
+    keys = np.array([neardup.band_keys(s) for s in sigs], dtype=np.int64)
+    asked = []
+
+    def similar(wanted):
+        asked.append(wanted)
+        hit = [i for i, k in enumerate(keys) if wanted & set(k.tolist())]
+        return [stored[i].article_id for i in hit], sigs[hit], keys[hit]
+
+    texts = {a.article_id: (a.text, [{"event_type": "arms_delivery"}]) for a in stored}
+    look = neardup.Stored(similar, lambda ids: {i: texts[i] for i in ids})
+    b, c = art(reprint(), "b"), art(reprint(OTHER_REPORT), "c")
+    links = neardup.link([b, c], look)
+    original = stored[150].article_id
+    assert links.copy_of[b.article_id] == original and links.stored[original]
+    assert links.copy_of[c.article_id] in {a.article_id for a in stored if a.text != ORIGINAL}
+    assert asked == [set(links.keys[b.article_id]) | set(links.keys[c.article_id])]
+
+
 def test_signatures_are_datasketchs_minhash_of_the_shingles():
     from datasketch import MinHash
 
