@@ -640,3 +640,160 @@ def test_a_ship_found_carrying_materiel_in_breach_of_the_embargo_is_a_delivery_w
         "Armoured vehicles keep flowing into Libya by sea.",
     ):
         assert not [e for e in run(text) if e["event_type"] == "arms_delivery"], text
+
+
+# --- Round 2: the kinds of misses seen on round 1's held-out third (sentences written for these tests)
+
+
+def test_a_dateline_names_where_it_was_written_not_an_actor():
+    ev = only(
+        run(
+            "القاهرة، مصر (رويترز)-- وافق مجلس النواب الليبي، الاثنين، على مشروع قرار قدمه رئيس المجلس "
+            "عقيلة صالح لوقف إطلاق النار."
+        ),
+        "resolution",
+    )
+    assert "Egypt" not in {a["name"] for a in ev["actors"]}
+    assert ev["status"] == "adopted"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Spain has repeatedly expressed willingness to send the tanks, but it needs Germany's permission.",
+        "L'Espagne s'est dite prête à envoyer des chars à l'Ukraine.",
+        "أبدت إسبانيا استعدادها لإرسال دبابات إلى أوكرانيا.",
+    ],
+)
+def test_a_willingness_to_send_is_no_delivery(text):
+    assert [e for e in run(text) if e["event_type"] == "arms_delivery"] == []
+
+
+def test_being_poised_to_approve_sending_is_an_authorised_delivery_to_the_state_at_war():
+    ev = only(
+        run(
+            "Canadian officials said Ottawa is poised to approve sending Leopard tanks to Ukraine to help "
+            "its fight against Russia's invasion."
+        ),
+        "arms_delivery",
+    )
+    assert ev["status"] == "authorised"
+    assert roles(ev) == {"supplier": {"Canada"}, "recipient": {"Ukraine"}}
+
+
+def test_two_suppliers_in_two_sentences_are_two_deliveries():
+    events = run(
+        "Spain has decided to send its tanks to Ukraine, according to a Ukrainian MP.\n\n"
+        "On the same day, US officials said Washington is poised to approve sending Abrams tanks to Ukraine."
+    )
+    arms = [e for e in events if e["event_type"] == "arms_delivery"]
+    assert sorted(next(iter(roles(e)["supplier"])) for e in arms) == ["Spain", "United States"]
+
+
+def test_the_un_in_a_headline_and_its_council_in_the_body_are_one_call():
+    events = run(
+        "UN urges ceasefire in Sudan\n\n"
+        "The U.N. Security Council on Monday called on the warring parties in Sudan to agree to a ceasefire.\n\n"
+        'The council "calls on all parties to commit to a ceasefire," its president said.'
+    )
+    ev = only(events, "ceasefire_call")
+    assert roles(ev)["caller"] == {"United Nations Security Council"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sudan's warring parties agreed to a ceasefire that took effect on Tuesday.",
+        "Les belligérants soudanais ont accepté un cessez-le-feu entré en vigueur mardi.",
+        "واتفقت الأطراف المتحاربة في السودان على وقف لإطلاق النار دخل حيز التنفيذ الثلاثاء.",
+    ],
+)
+def test_warring_parties_agreeing_unnamed_is_an_agreed_ceasefire(text):
+    assert only(run(text), "ceasefire_call")["status"] == "agreed"
+
+
+def test_unnamed_warring_parties_in_a_headline_are_the_parties_named_below():
+    ev = only(
+        run(
+            "Sudan's warring parties agree to a truce\n\n"
+            "The Sudanese army and the Rapid Support Forces have agreed to a week-long truce, mediators said."
+        ),
+        "ceasefire_call",
+    )
+    assert roles(ev)["caller"] == {"Sudanese Armed Forces", "Rapid Support Forces"}
+
+
+@pytest.mark.parametrize(
+    "text, caller",
+    [
+        ("The European Union urged the M23 rebels to halt their advance on Goma.", "European Union"),
+        ("L'Union européenne a exhorté le M23 à stopper son avancée vers Goma.", "European Union"),
+        ("وحث الاتحاد الأوروبي حركة إم23 على وقف تقدمها نحو غوما.", "European Union"),
+    ],
+)
+def test_a_call_to_halt_an_advance_is_a_ceasefire_call(text, caller):
+    assert roles(only(run(text), "ceasefire_call"))["caller"] == {caller}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "دعا أعضاء مجلس الأمن إلى وقف التصعيد العسكري في ليبيا.",
+        "Council members called for an end to the military escalation in Libya.",
+    ],
+)
+def test_a_call_to_stop_escalating_is_a_near_miss(text):
+    assert [e for e in run(text) if e["event_type"] == "ceasefire_call"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ويمنح البرلمان الرئيس التركي تفويضا لمدة عام لنشر جنود أتراك في ليبيا.",
+        "The parliament gives the president a one-year mandate to deploy Turkish troops in Libya.",
+    ],
+)
+def test_a_mandate_to_deploy_troops_is_an_authorised_delivery(text):
+    ev = only(run(text), "arms_delivery")
+    assert ev["status"] == "authorised" and roles(ev)["supplier"] == {"Turkey"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "نفت مالي أي نشر لمرتزقة روس على أراضيها. وقال الغربيون إنهم رأوا أفرادا من فاغنر في دولة مالي.",
+        "Mali denied any deployment of Russian mercenaries on its soil. Western states said they saw Wagner Group men there.",
+    ],
+)
+def test_a_denied_deployment_of_mercenaries_is_a_denied_delivery(text):
+    ev = only(run(text), "arms_delivery")
+    assert ev["status"] == "denied"
+    assert roles(ev)["recipient"] == {"Mali"} and roles(ev)["supplier"] <= {"Russia", "Wagner Group"}
+
+
+def test_mali_as_a_word_for_financial_is_not_the_state():
+    ev = only(run("قدمت قطر دعما ماليا وعسكريا، وأرسلت أسلحة إلى الجيش السوداني."), "arms_delivery")
+    assert "Mali" not in {a["name"] for a in ev["actors"]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "بعد أن واجه مشروع قرار سابق في مجلس الأمن اعتراضا روسيا في الخامس من فبراير، وزعت بريطانيا نصا جديدا.",
+        "After an earlier draft met a Russian objection in the Security Council on 5 February, Britain circulated a new text.",
+    ],
+)
+def test_an_earlier_draft_that_met_an_objection_is_a_blocked_resolution(text):
+    blocked = [e for e in run(text) if e["event_type"] == "resolution" and e["status"] == "blocked"]
+    assert len(blocked) == 1 and roles(blocked[0]).get("opposer") == {"Russia"}
+
+
+def test_a_french_boat_transporting_materiel_for_rebels_intercepted():
+    ev = only(
+        run(
+            "La marine américaine a déclaré avoir intercepté un bateau venant d'Iran et transportant pour "
+            "les rebelles houthis des armes."
+        ),
+        "arms_delivery",
+    )
+    assert roles(ev).get("supplier") == {"Iran"}

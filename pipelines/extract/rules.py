@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from pipelines.data import load_yaml
@@ -58,6 +58,7 @@ class Lexicon:
     cf_need: re.Pattern
     cf_welcome: re.Pattern
     cf_agent: re.Pattern
+    cf_unnamed_parties: re.Pattern
     res_noun: re.Pattern
     res_leg_noun: re.Pattern
     res_status: dict[str, re.Pattern]
@@ -91,6 +92,7 @@ class Lexicon:
     res_other: re.Pattern
     res_not_vetoed: re.Pattern
     backed_by: re.Pattern
+    against: re.Pattern
     generic_army: re.Pattern
     quote_speaker: re.Pattern
     flag_of: re.Pattern
@@ -113,6 +115,7 @@ def lexicon() -> Lexicon:
         cf_need=_compile(cf["need_not_agreed"]),
         cf_welcome=_compile(cf["welcome"]),
         cf_agent=_compile(cf["proposal_agent"]),
+        cf_unnamed_parties=_compile(cf["unnamed_parties"]),
         res_noun=_compile(res["nouns"]),
         res_leg_noun=_compile(res["legislative_nouns"]),
         res_status={k: _compile(res[k]) for k in ("vetoed", "adopted", "failed", "blocked", "drafted")},
@@ -147,6 +150,7 @@ def lexicon() -> Lexicon:
         res_other=_compile(res["other_text"]),
         res_not_vetoed=_compile(res["not_vetoed"]),
         backed_by=re.compile(rf"(?:{_words(g['backed_by'])})\s?$"),
+        against=re.compile(rf"{_B}(?:{_words(g['against'])})\s?$"),
         generic_army=_compile(lx["generic_army"]),
         flag_of=_compile_anywhere(lx["flag_of"]),
         quote_speaker=_compile_anywhere(lx["quote_speaker"]),
@@ -191,10 +195,20 @@ class _Ctx:
     conflict: str | None
     embargo_claim: bool
     bodies: Counter  # bodies named in the article, by how often
+    state_at_war: bool = False  # the war's own state is a side: foreign sides named, no local one
 
 
 def _is_party(actor: Actor, conflict: str | None) -> bool:
     return bool(conflict and conflict in actor.party_in)
+
+
+def _state_at_war(actors: list[Mention], conflict: str | None) -> bool:
+    """Whether the article tells its war as the conflict's state against foreign sides: one of
+    those named, and none of the war's local sides (the GNA, the RSF) but the state itself."""
+    sides = [m.entry for m in actors if _is_party(m.entry, conflict)]
+    return any(a.iso3 != conflict for a in sides) and not any(
+        a.iso3 == conflict and a.type != "state" for a in sides
+    )
 
 
 def conflict_country(actors: list[Mention], places: list[Mention], gaz: Gazetteer) -> str | None:
@@ -388,6 +402,11 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
         # The parties accept the truce together; mediators and venues are not parties to it.
         callers, addressees = parties, []
     unknown = None
+    if not callers and status == "agreed" and _first(lx.cf_unnamed_parties, fs, floor, term.start()):
+        # "Yemen's warring parties agreed to a ceasefire": an agreement whose parties are not named.
+        ev = _base(ctx, "ceasefire_call", status, sent, fsent, fsent[0] + trigger, cue=True)
+        ev["actors"] = []
+        return ev
     if not callers and status in {"called", "proposed"}:
         unknown = _unknown_speaker(ctx, fs, fsent, floor, trigger, lx) or _unknown_speaker(
             ctx, fs, fsent, hard, trigger, lx
@@ -395,6 +414,8 @@ def _ceasefire(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) 
     if not callers and not unknown:
         return None
     ev = _base(ctx, "ceasefire_call", status, sent, fsent, fsent[0] + trigger, cue=status != "called")
+    # "The UN" calling in a story about its Council (the headline's "UN urges ceasefire"): the Council.
+    callers = [replace(m, entry=_specific_body(m.entry, ctx.bodies)) for m in callers]
     ev["actors"] = [_role(m, "caller") for m in _subsume(callers)] + [
         _role(m, "addressee") for m in _subsume(addressees)
     ]
@@ -671,9 +692,14 @@ def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> di
     for m in cands:
         before = ctx.folded.text[max(fsent[0], m.start - 12) : m.start]
         dative = m.start > vpos and lx.dative.search(before)
-        home = m.entry.type == "state" and m.entry.iso3 == ctx.conflict  # the destination, not an actor
-        if home:
+        # "weapons to Libya": the destination, not an actor; but in a war told as one against a
+        # foreign side, with no local side named ("tanks to Ukraine" against Russia's invasion, "Mali
+        # denied any deployment of Wagner's mercenaries"), the state is itself the side.
+        home = m.entry.type == "state" and m.entry.iso3 == ctx.conflict
+        if home and not ctx.state_at_war:
             continue
+        if lx.against.search(before):
+            continue  # the side the recipient fights
         if dative or (_is_party(m.entry, ctx.conflict) and clause[0] <= m.start < clause[1]):
             recipients.append(m)
         elif not _is_party(m.entry, ctx.conflict):
@@ -802,6 +828,11 @@ def _with_generic_army(
     return sorted(actors + found, key=lambda m: (m.start, -m.end)) if found else actors
 
 
+# A dateline: where a wire story was written, not who acted ("Cairo, Egypt (Reuters) --",
+# "دبي، الإمارات العربية المتحدة (CNN)--", "Tripoli (AFP) -"), at the start of a paragraph.
+_DATELINE = re.compile(r"(?:^|(?<=\n))[^\n.]{2,60}?\([^()\n]{2,30}\)\s?(?:--?|–|—|:)")
+
+
 def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     """Candidate events of one article, mentions of the same event merged."""
     gaz = gaz or gazetteer()
@@ -813,6 +844,8 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     actors = _with_generic_army(folded.text, actors, conflict, gaz, lx)
     actors = _with_surnames(folded.text, actors)
     actors = [m for m in actors if not _flag(folded.text, m, lx)]
+    datelines = [(m.start(), m.end()) for m in _DATELINE.finditer(folded.text)]
+    actors = [m for m in actors if not any(s <= m.start < e for s, e in datelines)]
     ctx = _Ctx(
         article,
         folded,
@@ -822,6 +855,7 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         conflict,
         bool(lx.arms_violation.search(folded.text)),
         Counter(m.entry for m in actors if m.entry.type in BODY_TYPES and not m.demonym),
+        _state_at_war(actors, conflict),
     )
     events: list[dict] = []
     other_texts: set[int] = set()  # resolutions of another text than the story's: never merged into it
@@ -881,6 +915,15 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
                     ev["date"], ev["date_precision"] = dated[-1]["date"], dated[-1]["date_precision"]
     mentions = events
     events = coreference([ev for ev in events if id(ev) not in other_texts])
+    # "The warring parties agreed" with no party named: the agreement the article names them in.
+    named = [
+        e for e in events if e["event_type"] == "ceasefire_call" and e["status"] == "agreed" and e["actors"]
+    ]
+    if named:
+        for ev in [e for e in events if e["event_type"] == "ceasefire_call" and e["status"] == "agreed"]:
+            if not ev["actors"]:
+                events.remove(ev)
+                events[events.index(named[0])] = named[0] = combine(named[0], ev)
     for ev in (ev for ev in mentions if id(ev) in other_texts):
         # Another text is another event, but for a mention of that same text's same outcome.
         same = next(

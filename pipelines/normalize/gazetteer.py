@@ -91,13 +91,18 @@ class Matcher:
     table: dict[str, tuple[object, bool]] = field(default_factory=dict)
     # Acronyms (US, UN, RSF) match only in capitals: "us" is a pronoun.
     acronyms: dict[str, str] = field(default_factory=dict)
+    # Names that are also common words (مالي is Mali and "financial"): found only in a text that names
+    # the same entry by another of its names.
+    weak: set[str] = field(default_factory=set)
     _automaton: object | None = None
 
-    def add(self, alias: str, entry: object, demonym: bool = False) -> None:
+    def add(self, alias: str, entry: object, demonym: bool = False, weak: bool = False) -> None:
         alias = str(alias).strip()
         folded = normalize(alias)
         if len(folded) < 2:
             return
+        if weak:
+            self.weak.add(folded)
         if alias.isascii() and any(_is_acronym(t) for t in alias.split()):
             self.acronyms.setdefault(folded, alias)
         for form in {folded, folded[2:] if folded.startswith("ال") and len(folded) > 4 else folded}:
@@ -151,6 +156,9 @@ class Matcher:
             if acronym and not _same_acronyms(folded.original[slice(*folded.span(start, end))], acronym):
                 continue
             out.append(Mention(entry, start, end, demonym))
+        if self.weak:
+            strong = {id(m.entry) for m in out if folded.text[m.start : m.end] not in self.weak}
+            out = [m for m in out if id(m.entry) in strong or folded.text[m.start : m.end] not in self.weak]
         return out
 
 
@@ -183,6 +191,8 @@ class Gazetteer:
                 self.by_fold.setdefault(normalize(str(alias)), actor)
             for dem in [d for lang in (rec.get("demonyms") or {}).values() for d in (lang or [])]:
                 self.actor_matcher.add(dem, actor, demonym=True)
+            for weak in [w for lang in (rec.get("weak_aliases") or {}).values() for w in (lang or [])]:
+                self.actor_matcher.add(weak, actor, weak=True)
         for rec in place_records:
             place = Place(
                 name=rec["name"],
