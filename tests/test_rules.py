@@ -693,7 +693,8 @@ def test_two_suppliers_in_two_sentences_are_two_deliveries():
 def test_the_un_in_a_headline_and_its_council_in_the_body_are_one_call():
     events = run(
         "UN urges ceasefire in Sudan\n\n"
-        "The U.N. Security Council on Monday called on the warring parties in Sudan to agree to a ceasefire.\n\n"
+        "The U.N. Security Council on Monday called on the warring parties in Sudan to "
+        "agree to a ceasefire.\n\n"
         'The council "calls on all parties to commit to a ceasefire," its president said.'
     )
     ev = only(events, "ceasefire_call")
@@ -762,7 +763,8 @@ def test_a_mandate_to_deploy_troops_is_an_authorised_delivery(text):
     "text",
     [
         "نفت مالي أي نشر لمرتزقة روس على أراضيها. وقال الغربيون إنهم رأوا أفرادا من فاغنر في دولة مالي.",
-        "Mali denied any deployment of Russian mercenaries on its soil. Western states said they saw Wagner Group men there.",
+        "Mali denied any deployment of Russian mercenaries on its soil. Western states "
+        "said they saw Wagner Group men there.",
     ],
 )
 def test_a_denied_deployment_of_mercenaries_is_a_denied_delivery(text):
@@ -779,8 +781,10 @@ def test_mali_as_a_word_for_financial_is_not_the_state():
 @pytest.mark.parametrize(
     "text",
     [
-        "بعد أن واجه مشروع قرار سابق في مجلس الأمن اعتراضا روسيا في الخامس من فبراير، وزعت بريطانيا نصا جديدا.",
-        "After an earlier draft met a Russian objection in the Security Council on 5 February, Britain circulated a new text.",
+        "بعد أن واجه مشروع قرار سابق في مجلس الأمن اعتراضا روسيا في الخامس من فبراير، "
+        "وزعت بريطانيا نصا جديدا.",
+        "After an earlier draft met a Russian objection in the Security Council on 5 "
+        "February, Britain circulated a new text.",
     ],
 )
 def test_an_earlier_draft_that_met_an_objection_is_a_blocked_resolution(text):
