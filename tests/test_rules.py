@@ -730,6 +730,7 @@ def test_unnamed_warring_parties_in_a_headline_are_the_parties_named_below():
         ("The European Union urged the M23 rebels to halt their advance on Goma.", "European Union"),
         ("L'Union européenne a exhorté le M23 à stopper son avancée vers Goma.", "European Union"),
         ("وحث الاتحاد الأوروبي حركة إم23 على وقف تقدمها نحو غوما.", "European Union"),
+        ("حض الاتحاد الأوروبي حركة إم23 على «وقف تقدمها» و«الانسحاب فورا».", "European Union"),
     ],
 )
 def test_a_call_to_halt_an_advance_is_a_ceasefire_call(text, caller):
@@ -801,3 +802,15 @@ def test_a_french_boat_transporting_materiel_for_rebels_intercepted():
         "arms_delivery",
     )
     assert roles(ev).get("supplier") == {"Iran"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "La marine a intercepté un boutre venant d'Iran et transportant des missiles pour les Houthis.",
+        "ويمنح البرلمان، الرئيس التركي رجب طيب أردوغان، تفويضا لمدة عام لنشر جنود أتراك في ليبيا.",
+    ],
+)
+def test_french_transporting_and_plural_demonyms_name_the_delivery_and_its_supplier(text):
+    ev = only(run(text), "arms_delivery")
+    assert roles(ev)["supplier"] & {"Iran", "Turkey"}
