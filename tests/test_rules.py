@@ -814,3 +814,29 @@ def test_a_french_boat_transporting_materiel_for_rebels_intercepted():
 def test_french_transporting_and_plural_demonyms_name_the_delivery_and_its_supplier(text):
     ev = only(run(text), "arms_delivery")
     assert roles(ev)["supplier"] & {"Iran", "Turkey"}
+
+
+def test_a_minister_votes_for_his_state_and_a_draft_by_states_names_its_sponsors():
+    ev = only(
+        run(
+            "After the talks, Lavrov said Moscow would veto the draft resolution by the United States, "
+            "Britain and France in the Security Council."
+        ),
+        "resolution",
+    )
+    assert roles(ev) == {
+        "body": {"United Nations Security Council"},
+        "opposer": {"Russia"},
+        "sponsor": {"United States", "United Kingdom", "France"},
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In the Security Council, Bolivia joined Russia in rejecting the draft resolution.",
+        "Au Conseil de sécurité, la Bolivie s'est jointe à la Russie pour rejeter le projet de résolution.",
+    ],
+)
+def test_members_rejecting_a_draft_are_its_opposers(text):
+    assert roles(only(run(text), "resolution"))["opposer"] == {"Bolivia", "Russia"}
