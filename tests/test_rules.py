@@ -840,3 +840,14 @@ def test_a_minister_votes_for_his_state_and_a_draft_by_states_names_its_sponsors
 )
 def test_members_rejecting_a_draft_are_its_opposers(text):
     assert roles(only(run(text), "resolution"))["opposer"] == {"Bolivia", "Russia"}
+
+
+def test_a_presidents_motion_in_his_parliament_is_his_not_his_states():
+    ev = only(
+        run(
+            "وافق البرلمان التركي، الخميس، على مذكرة تفويض قدمها الرئيس رجب طيب أردوغان "
+            "لإرسال قوات إلى ليبيا."
+        ),
+        "resolution",
+    )
+    assert roles(ev)["sponsor"] == {"Recep Tayyip Erdogan"}

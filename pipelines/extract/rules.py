@@ -641,13 +641,15 @@ def _member_roles(
     )
     counts = {role: [(m.start(), m.end()) for m in p.finditer(fs)] for role, p in lx.res_count_roles.items()}
     roles = [_nearest_role(fs, m, fsent[0], cues, counts) for m in members]
-    # The members are states: a minister or envoy votes, drafts and objects for theirs.
-    members = [
-        replace(m, entry=ctx.gaz.states[m.entry.iso3])
-        if m.entry.type == "official" and m.entry.iso3 in ctx.gaz.states
-        else m
-        for m in members
-    ]
+    # An intergovernmental body's members are states: a minister or envoy votes, drafts and objects
+    # for theirs. A parliament's motion is its president's or a party's own.
+    if not any(b.type == "legislature" for b in bodies):
+        members = [
+            replace(m, entry=ctx.gaz.states[m.entry.iso3])
+            if m.entry.type == "official" and m.entry.iso3 in ctx.gaz.states
+            else m
+            for m in members
+        ]
     # A list takes the role of its head: "abstained: Russia, China, India and Brazil".
     for i in range(1, len(members)):
         if (
