@@ -851,3 +851,13 @@ def test_a_presidents_motion_in_his_parliament_is_his_not_his_states():
         "resolution",
     )
     assert roles(ev)["sponsor"] == {"Recep Tayyip Erdogan"}
+
+
+def test_a_call_told_again_by_an_unknown_title_is_the_known_callers_call():
+    events = run(
+        "أكد مسؤول السياسة الخارجية في الاتحاد الأوروبي أن دول الاتحاد دعت إلى هدنة إنسانية فورية في غزة.\n\n"
+        "وقال في تصريحات للصحفيين عقب اجتماع لوزراء خارجية التكتل، إن تلك الدول اتفقت على المطالبة "
+        "بهدنة إنسانية فورية."
+    )
+    ev = only(events, "ceasefire_call")
+    assert roles(ev) == {"caller": {"European Union"}} and len(ev["evidence"]) == 2

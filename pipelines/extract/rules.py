@@ -842,6 +842,28 @@ def _with_generic_army(
 _DATELINE = re.compile(r"(?:^|(?<=\n))[^\n.]{2,60}?\([^()\n]{2,30}\)\s?(?:--?|–|—|:)")
 
 
+def _fold_unnamed_calls(events: list[dict]) -> list[dict]:
+    """A ceasefire call, or agreement, whose caller is not named or only by a title the dictionary
+    does not know ("the warring parties agreed", "he told the bloc's foreign ministers") is the
+    article's one call of that status with a known caller, when there is exactly one."""
+    out = list(events)
+    for status in ("called", "agreed", "proposed"):
+        calls = [e for e in out if e["event_type"] == "ceasefire_call" and e["status"] == status]
+        known = [e for e in calls if any(a.get("known", True) for a in e["actors"])]
+        if len(known) != 1:
+            continue
+        for ev in calls:
+            if ev is known[0] or any(a.get("known", True) for a in ev["actors"]):
+                continue
+            if ev["date"] and known[0]["date"] and ev["date"] != known[0]["date"]:
+                continue  # another day's call
+            out = [e for e in out if e is not ev]
+            i = next(i for i, e in enumerate(out) if e is known[0])
+            # Its title phrase is no second caller: the known one is who it was.
+            out[i] = known[0] = combine(known[0], {**ev, "actors": []})
+    return out
+
+
 def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
     """Candidate events of one article, mentions of the same event merged."""
     gaz = gaz or gazetteer()
@@ -924,15 +946,7 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
                     ev["date"], ev["date_precision"] = dated[-1]["date"], dated[-1]["date_precision"]
     mentions = events
     events = coreference([ev for ev in events if id(ev) not in other_texts])
-    # "The warring parties agreed" with no party named: the agreement the article names them in.
-    named = [
-        e for e in events if e["event_type"] == "ceasefire_call" and e["status"] == "agreed" and e["actors"]
-    ]
-    if named:
-        for ev in [e for e in events if e["event_type"] == "ceasefire_call" and e["status"] == "agreed"]:
-            if not ev["actors"]:
-                events.remove(ev)
-                events[events.index(named[0])] = named[0] = combine(named[0], ev)
+    events = _fold_unnamed_calls(events)
     for ev in (ev for ev in mentions if id(ev) in other_texts):
         # Another text is another event, but for a mention of that same text's same outcome.
         same = next(
