@@ -480,6 +480,24 @@ def source_file(source: str) -> str:
     return head if head and tail.isdigit() else source
 
 
+# A publication date written at the top of a page ("date 2023-04-13", "Published: 2022-11-02"): a
+# full ISO date only, within the text's first characters.
+_LEADING_DATE = re.compile(
+    r"^\W{0,3}(?:date|published(?: on)?|publi[ée](?: le)?|تاريخ النشر)\W{0,3}(\d{4}-\d{2}-\d{2})(?!\d|-)",
+    re.IGNORECASE,
+)
+
+
+def _leading_date(text: str) -> str | None:
+    m = _LEADING_DATE.match(text[:60])
+    if not m:
+        return None
+    try:
+        return _meta_date(m[1])
+    except ValueError:
+        return None
+
+
 def _first_line(text: str) -> str | None:
     for ln in text.split("\n"):
         if ln.strip():
@@ -821,7 +839,7 @@ def _article(source: str, text: str, encoding: str, meta: dict, warnings: list[s
         source=source,
         text=cleaned.text,
         title=meta.get("title") or _first_line(cleaned.text),
-        published=meta.get("published"),
+        published=meta.get("published") or _leading_date(cleaned.text),
         language=meta.get("language") or detect_language(cleaned.text),
         outlet=meta.get("outlet"),
         url=meta.get("url"),

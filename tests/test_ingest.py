@@ -1,5 +1,6 @@
 import codecs
 import json
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +180,15 @@ def test_a_hand_over_holds_references_and_reads_the_texts_back_or_names_a_change
     (tmp_path / "b.txt").write_text("Title B\n\nQatar called for talks.", encoding="utf-8")
     with pytest.raises(InputChanged, match=r"b\.txt: the file changed"):
         resolve(ref)
+
+
+def test_a_date_line_at_the_top_of_a_text_is_its_publication_date_unless_the_manifest_has_one(tmp_path):
+    (tmp_path / "a.txt").write_text(
+        " date 2023-04-13 Sudan: the AU calls for a truce\n\nText.", encoding="utf-8"
+    )
+    (tmp_path / "b.txt").write_text("Published: 2022-11-02\nTitle\n\nText.", encoding="utf-8")
+    (tmp_path / "c.txt").write_text("date 2023-04 Month only\n\nText.", encoding="utf-8")
+    (tmp_path / "d.txt").write_text("date 2023-04-13 Title\n\nText.", encoding="utf-8")
+    (tmp_path / "manifest.csv").write_text("file,published\nd.txt,2023-04-20\n", encoding="utf-8")
+    got = {Path(a.source).name: a.published for a in ingest([tmp_path]).articles}
+    assert got == {"a.txt": "2023-04-13", "b.txt": "2022-11-02", "c.txt": None, "d.txt": "2023-04-20"}
