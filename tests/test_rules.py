@@ -861,3 +861,20 @@ def test_a_call_told_again_by_an_unknown_title_is_the_known_callers_call():
     )
     ev = only(events, "ceasefire_call")
     assert roles(ev) == {"caller": {"European Union"}} and len(ev["evidence"]) == 2
+
+
+def test_two_suppliers_told_in_two_clauses_of_one_sentence_are_two_deliveries():
+    events = run(
+        "On the same day reports of Spain sending tanks surfaced, US officials said Washington is "
+        "poised to approve sending Abrams tanks to Ukraine."
+    )
+    arms = [e for e in events if e["event_type"] == "arms_delivery"]
+    assert sorted(n for e in arms for n in roles(e)["supplier"]) == ["Spain", "United States"]
+
+
+def test_a_delivery_and_the_smuggling_it_stops_in_one_sentence_stay_one():
+    events = run(
+        "ويعد هذا الاعتراض نجاحا جديدا في جهود منع تهريب الأسلحة إلى الحوثيين، وسط استمرار محاولات "
+        "إيران لتزويد الجماعة بمعدات عسكرية متطورة."
+    )
+    assert roles(only(events, "arms_delivery")) == {"supplier": {"Iran"}, "recipient": {"Houthis"}}

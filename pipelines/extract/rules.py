@@ -668,6 +668,23 @@ def _member_roles(
     return [_role(m, r) for m, r in zip(members, roles, strict=True) if r]
 
 
+def _delivery_clauses(fs: str, lx: Lexicon) -> list[tuple[int, int]]:
+    """The parts of a sentence that each tell a delivery: the whole sentence, unless deliveries with
+    materiel of their own are told in clauses of their own ("reports of Germany sending tanks
+    surfaced, US officials said Biden is poised to approve sending Abrams tanks"): cut between them."""
+    verbs = [v for v in lx.arms_delivery.finditer(fs)]
+    if len(verbs) < 2:
+        return [(0, len(fs))]
+    materiel = [m.start() for p in lx.arms_materiel.values() for m in p.finditer(fs)]
+    starts = sorted(
+        {_clause_start(fs, v.start()) for v in verbs if any(0 <= m - v.end() <= 30 for m in materiel)}
+    )
+    if len(starts) < 2:
+        return [(0, len(fs))]
+    cuts = [0, *starts[1:], len(fs)]
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
 def _arms(ctx: _Ctx, sent, fsent, fs: str, ms: list[Mention], lx: Lexicon) -> dict | None:
     sales = list(lx.arms_sale.finditer(fs))
     verbs = list(lx.arms_delivery.finditer(fs)) + sales
@@ -935,9 +952,19 @@ def extract(article: Article, gaz: Gazetteer | None = None) -> list[dict]:
         cf = _ceasefire(ctx, (s, e), (fs0, fe0), fs, ms, lx)
         if cf:
             events.append(cf)
-        arms = _arms(ctx, (s, e), (fs0, fe0), fs, ms, lx)
-        if arms:
-            events.append(arms)
+        parts = _delivery_clauses(fs, lx)
+        # Cut only between suppliers of their own: each part names a state or actor not at war here.
+        if len(parts) > 1 and not all(
+            any(fs0 + a <= m.start < fs0 + b and not _is_party(m.entry, ctx.conflict) for m in ms)
+            for a, b in parts
+        ):
+            parts = [(0, len(fs))]
+        for a, b in parts:
+            part = [m for m in ms if fs0 + a <= m.start < fs0 + b]
+            span = (s if a == 0 else folded.offsets[fs0 + a], e if b == len(fs) else folded.offsets[fs0 + b])
+            arms = _arms(ctx, span, (fs0 + a, fs0 + b), fs[a:b], part, lx)
+            if arms:
+                events.append(arms)
         last_body.extend(m.entry for m in ms if m.entry.type in BODY_TYPES and not m.demonym)
         dated = [ev for ev in events[:before] if ev["date"]]
         if dated and any(not ev["date"] for ev in events[before:]) and same_day(article.text[s:e]):
