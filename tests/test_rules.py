@@ -878,3 +878,14 @@ def test_a_delivery_and_the_smuggling_it_stops_in_one_sentence_stay_one():
         "إيران لتزويد الجماعة بمعدات عسكرية متطورة."
     )
     assert roles(only(events, "arms_delivery")) == {"supplier": {"Iran"}, "recipient": {"Houthis"}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "أعلنت وزارة الدفاع البريطانية عن تقديم مساعدات عسكرية جديدة لأوكرانيا بقيمة 100 مليون جنيه.",
+        "Britain will provide a new military aid package to Ukraine, including ammunition.",
+    ],
+)
+def test_new_military_aid_announced_is_an_authorised_delivery(text):
+    assert only(run(text), "arms_delivery")["status"] == "authorised"
