@@ -70,11 +70,15 @@ def restore(texts: Path, out: Path, split: str = "all") -> list[str]:
 
 
 def to_offsets(texts: Path, gold_dir: Path) -> None:
-    """Gold with anchor text (over ``texts``) into the offset form kept in ``gold/``."""
+    """Gold with anchor text (over ``texts``) into the offset form kept in ``gold/``: the excerpts of
+    the manifest that have a file in ``gold_dir`` (new ones added, the others left as they are)."""
     (HERE / "gold").mkdir(exist_ok=True)
     for row in manifest():
+        source = gold_dir / f"{row['id']}.json"
+        if not source.exists():
+            continue
         text = read_text(texts, row)
-        gold = json.loads((gold_dir / f"{row['id']}.json").read_text(encoding="utf-8"))
+        gold = json.loads(source.read_text(encoding="utf-8"))
         gold["article"] = f"{row['id']}.txt"
         for ev in gold["events"]:
             spans = []
