@@ -362,7 +362,7 @@ def article_table(stored: pa.Table, cited: Counter, run_id: str) -> tuple[pa.Tab
     return pa.Table.from_arrays(columns, schema=schema), quarantine
 
 
-SORTED_ROWS = 2048  # rows taken at a time when a table is written in another order
+SORTED_ROWS = 512  # rows written at a time in another order: each such take holds them twice
 
 
 def _write(table: pa.Table, folder: Path, run_id: str, sort_by: str | None = None) -> None:
@@ -376,10 +376,30 @@ def _write(table: pa.Table, folder: Path, run_id: str, sort_by: str | None = Non
     if sort_by is None:
         pq.write_table(table, where, compression="zstd")
         return
-    order = pc.sort_indices(table, [(sort_by, "ascending")])
+    order = pc.sort_indices(table, [(sort_by, "ascending")]).to_numpy()
+    batches = table.to_batches()
     with pq.ParquetWriter(where, table.schema, compression="zstd") as writer:
         for at in range(0, max(len(order), 1), SORTED_ROWS):
-            writer.write_table(table.take(order[at : at + SORTED_ROWS]))
+            writer.write_table(_take_rows(batches, table.schema, order[at : at + SORTED_ROWS]))
+
+
+def _take_rows(batches: list[pa.RecordBatch], schema: pa.Schema, rows) -> pa.Table:
+    """The table's ``rows`` (numpy indices, any order), taken batch by batch: ``Table.take`` joins each
+    column's chunks into one array first, a copy of every text at each call."""
+    import numpy as np
+
+    rows = np.asarray(rows, dtype=np.int64)  # sort_indices gives uint64: less int64 would be float
+    bounds = np.cumsum([0, *(b.num_rows for b in batches)], dtype=np.int64)
+    which = np.searchsorted(bounds, rows, side="right") - 1
+    by_batch = np.argsort(which, kind="stable")
+    pieces = [
+        batches[c].take(pa.array(rows[by_batch][which[by_batch] == c] - bounds[c])) for c in np.unique(which)
+    ]
+    taken = pa.Table.from_batches(pieces, schema=schema)
+    # Back from batch order to the order asked for: a take over these few rows only.
+    back = np.empty_like(by_batch)
+    back[by_batch] = np.arange(len(by_batch))
+    return taken.take(pa.array(back))
 
 
 def _point(output: Path, run_id: str) -> None:
@@ -531,8 +551,10 @@ def write_version(
             )
             by_type.subtract(rejected)
             cited.subtract(uncited)
-        skip = {"key", "extraction_key", "first_seen", "mentions"}
-        columns = [n for n in store.store_schema().names if n not in skip]
+        # What the articles and quarantine tables need: not the mentions, nor the near-duplicate
+        # signatures (9 MB a 10k store, and their decoding buffers).
+        wanted = {*arrow_schema("article").names, "kind", "rejected"}
+        columns = [n for n in store.store_schema().names if n in wanted]
         articles, quarantine = article_table(store.table(output, columns), cited, run_id)
         states = articles.column("state")
         result = Published(

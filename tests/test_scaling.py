@@ -149,3 +149,20 @@ def test_fold_gives_what_the_character_by_character_definition_gives(text):
     fast, slow = fold(text), _fold_by_char(text)
     assert fast.text == slow.text
     assert list(fast.offsets) == list(slow.offsets)
+
+
+def test_rows_taken_batch_by_batch_are_those_a_table_take_gives_in_the_order_asked():
+    import numpy as np
+    import pyarrow as pa
+
+    from pipelines.publish import _take_rows
+
+    table = pa.concat_tables(
+        pa.table(
+            {"source": [f"s{i:03d}" for i in range(k, k + 7)], "text": [str(i) * 3 for i in range(k, k + 7)]}
+        )
+        for k in range(0, 35, 7)
+    )
+    rows = np.random.default_rng(1).permutation(len(table))[:20].astype(np.uint64)
+    got = _take_rows(table.to_batches(), table.schema, rows)
+    assert got.to_pylist() == table.take(pa.array(rows)).to_pylist()
